@@ -37,7 +37,9 @@ __all__ = [
     "add_consumer",
     "attach",
     "guards",
+    "content_redactor",
     "register_guard",
+    "set_content_redactor",
     "remove_consumer",
     "take",
     "unregister_guard",
@@ -135,3 +137,18 @@ def unregister_guard(guard: Callable[[GenAIContent], None]) -> None:
 def guards() -> tuple:
     """The registered request guards (an immutable snapshot)."""
     return _guards
+
+
+# A function that returns a redacted copy of a GenAIContent. Set by the security layer;
+# the instrumentation applies it to content it emits outside spans (log events), which no
+# span processor sees.
+_redactor: Optional[Callable[[GenAIContent], GenAIContent]] = None
+
+
+def set_content_redactor(redactor: Optional[Callable[[GenAIContent], GenAIContent]]) -> None:
+    global _redactor
+    _redactor = redactor
+
+
+def content_redactor() -> Optional[Callable[[GenAIContent], GenAIContent]]:
+    return _redactor
