@@ -151,6 +151,10 @@ def _points(data: MetricsData) -> List[dict]:
     return rows
 
 
+def _num(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 class LocalMetricExporter(MetricExporter):
     """Writes metric data points to the console (one readable line each) and/or a JSON Lines file."""
 
@@ -169,7 +173,7 @@ class LocalMetricExporter(MetricExporter):
         if self._console is not None:
             ok = self._console.write(
                 f"{_PREFIX} metric {r['name']} [{r['unit']}] "
-                + " ".join(f"{k}={r[k]}" for k in ("value", "count", "sum", "min", "max") if k in r)
+                + " ".join(f"{k}={_num(r[k])}" for k in ("value", "count", "sum") if k in r)
                 + " " + json.dumps(r["attributes"], default=str)
                 for r in rows) and ok
         if self._file is not None:

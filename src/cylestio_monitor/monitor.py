@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from . import _local_export
 from .config import ConfigError, Settings, resolve
 
-__all__ = ["ConfigError", "start_monitoring", "stop_monitoring"]
+__all__ = ["ConfigError", "flush_monitoring", "start_monitoring", "stop_monitoring"]
 
 logger = logging.getLogger("cylestio_monitor")
 
@@ -273,6 +273,7 @@ def _shutdown(state: _Monitor) -> None:
         state.span_processor.force_flush()
         state.span_processor.shutdown()
     if state.owns_meter_provider and state.meter_provider is not None:
+        state.meter_provider.force_flush()  # a reader with no export interval collects only here
         state.meter_provider.shutdown()
 
 
@@ -294,13 +295,7 @@ def stop_monitoring(timeout: Optional[float] = None) -> bool:
     except Exception:  # never let teardown raise into the app
         logger.exception("uninstrumenting openai failed")
     bound = state.settings.flush_timeout if timeout is None else timeout
-    worker = threading.Thread(target=_shutdown_quietly, args=(state,), name="cylestio-flush", daemon=True)
-    worker.start()
-    worker.join(bound)
-    done = not worker.is_alive()
-    if not done:
-        logger.warning("telemetry flush did not finish within %.1f s; what was not yet exported is dropped",
-                       bound)
+    done = _bounded(_shutdown, state, bound, "flushing")
     if state.log_handler is not None:
         logger.removeHandler(state.log_handler)
     if state.settings.debug_level is not None:
@@ -308,11 +303,42 @@ def stop_monitoring(timeout: Optional[float] = None) -> bool:
     return done
 
 
-def _shutdown_quietly(state: _Monitor) -> None:
-    try:
-        _shutdown(state)
-    except Exception:
-        logger.exception("flushing telemetry failed")
+def _flush(state: _Monitor) -> None:
+    if state.owns_tracer_provider:
+        state.tracer_provider.force_flush()
+    elif state.span_processor is not None:
+        state.span_processor.force_flush()
+    if state.meter_provider is not None:
+        state.meter_provider.force_flush()
+
+
+def _bounded(target: Callable[[_Monitor], None], state: _Monitor, seconds: float, what: str) -> bool:
+    def run() -> None:
+        try:
+            target(state)
+        except Exception:
+            logger.exception("%s telemetry failed", what)
+
+    worker = threading.Thread(target=run, name=f"cylestio-{what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        logger.warning("%s telemetry did not finish within %.1f s; what was not yet exported is dropped",
+                       what, seconds)
+        return False
+    return True
+
+
+def flush_monitoring(timeout: Optional[float] = None) -> bool:
+    """Export what was recorded so far, without stopping (e.g. at the end of a serverless invocation).
+
+    Bounded like :func:`stop_monitoring`; returns False if it did not complete in time.
+    """
+    state = _state
+    if state is None:
+        return True
+    return _bounded(_flush, state, state.settings.flush_timeout if timeout is None else timeout, "flushing")
+
 
 
 def _stop_at_exit() -> None:
