@@ -1,0 +1,146 @@
+"""Score the scanner on the labelled corpora (pooled, as the corpora README describes).
+
+    python benchmarks/scanner_quality.py [CORPORA_DIR] [--command "cylestio-monitor scan"] [--check]
+
+* secret, pii: span level (a labelled span is found if a finding of the same category
+  overlaps it; a finding overlapping no labelled span of its category is a false positive);
+* prompt_injection, dangerous_command: text level.
+
+By default the scanner runs in-process; ``--command`` runs any scanner command that reads
+JSON Lines ``{"id","text"}`` on stdin (the CLI contract). ``--check`` exits 1 when a target is
+missed (used by CI). ``--errors CATEGORY`` prints false positives / negatives of a category.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+FILES = ("secrets", "pii", "prompt_injection", "dangerous_commands", "benign")
+SPAN = ("secret", "pii")
+TEXT = ("prompt_injection", "dangerous_command")
+TARGETS = {"secret": 0.95, "pii": 0.90, "dangerous_command": 0.90}
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
+
+
+def load(corpora: Path) -> List[dict]:
+    rows = []
+    for name in FILES:
+        with open(corpora / f"{name}.jsonl", encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    return rows
+
+
+def run_inprocess(rows: List[dict]) -> Dict[str, list]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from cylestio_monitor.security import Scanner
+
+    scanner = Scanner()
+    return {r["id"]: [f.to_dict() for f in scanner.scan(r["text"])] for r in rows}
+
+
+def run_command(rows: List[dict], command: str) -> Dict[str, list]:
+    payload = "".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows)
+    proc = subprocess.run(shlex.split(command), input=payload, capture_output=True, text=True, check=False)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"scanner command failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    out = {}
+    for line in proc.stdout.splitlines():
+        rec = json.loads(line)
+        out[rec["id"]] = rec["findings"]
+    return out
+
+
+def prf(tp_p: int, n_pred: int, tp_r: int, n_gold: int) -> tuple:
+    p = tp_p / n_pred if n_pred else 1.0
+    r = tp_r / n_gold if n_gold else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def score(rows: List[dict], found: Dict[str, list], errors: str = "") -> dict:
+    res = {}
+    for cat in SPAN:
+        n_pred = tp_pred = n_gold = tp_gold = 0
+        for r in rows:
+            gold = [lab for lab in r["labels"] if lab["category"] == cat]
+            pred = [f for f in found.get(r["id"], []) if f["category"] == cat]
+            n_gold += len(gold)
+            n_pred += len(pred)
+            for g in gold:
+                if any(f["start"] < g["end"] and g["start"] < f["end"] for f in pred):
+                    tp_gold += 1
+                elif errors == cat:
+                    print(f"FN {r['id']} {g['type']}: {r['text'][g['start']:g['end']][:80]!r}")
+            for f in pred:
+                if any(f["start"] < g["end"] and g["start"] < f["end"] for g in gold):
+                    tp_pred += 1
+                elif errors == cat:
+                    print(f"FP {r['id']} {f['rule_id']}: {r['text'][max(0, f['start'] - 30):f['end'] + 10]!r}")
+        res[cat] = prf(tp_pred, n_pred, tp_gold, n_gold) + (n_gold,)
+    for cat in TEXT:
+        tp = fp = fn = 0
+        for r in rows:
+            gold = any(lab["category"] == cat for lab in r["labels"])
+            hits = [f for f in found.get(r["id"], []) if f["category"] == cat]
+            pred = bool(hits)
+            tp += gold and pred
+            fp += pred and not gold
+            fn += gold and not pred
+            if errors == cat and pred != gold:
+                what = f"FP {hits[0]['rule_id']}" if pred else "FN"
+                print(f"{what} {r['id']}: {r['text'][:160]!r}")
+        res[cat] = prf(tp, tp + fp, tp, tp + fn) + (tp + fn,)
+    benign = [r for r in rows if not r["labels"]]
+    flagged = [r for r in benign if found.get(r["id"])]
+    if errors == "benign":
+        for r in flagged:
+            print(f"BENIGN {r['id']} {[f['rule_id'] for f in found[r['id']]]}: {r['text'][:160]!r}")
+    res["benign_flagged"] = (len(flagged), len(benign))
+    return res
+
+
+def main(argv: List[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpora", nargs="?", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--command", help="scanner command reading JSON Lines on stdin (default: in-process)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    ap.add_argument("--errors", default="", help="print errors of a category (or 'benign')")
+    args = ap.parse_args(argv)
+    rows = load(args.corpora)
+    size_mb = sum(len(r["text"].encode()) for r in rows) / 1e6
+    t0 = time.perf_counter()
+    found = run_command(rows, args.command) if args.command else run_inprocess(rows)
+    elapsed = time.perf_counter() - t0
+    res = score(rows, found, args.errors)
+    print(f"corpora: {args.corpora} ({len(rows)} texts, {size_mb:.2f} MB)")
+    print("| category | precision | recall | F1 | labelled | target |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    ok = True
+    for cat in (*SPAN, "dangerous_command", "prompt_injection"):
+        p, r, f, n = res[cat]
+        if cat == "prompt_injection":
+            target = "R >= 0.80 at P >= 0.95"
+            met = r >= 0.80 and p >= 0.95
+        else:
+            target = f"F1 >= {TARGETS[cat]:.2f}"
+            met = f >= TARGETS[cat]
+        ok &= met
+        print(f"| {cat} | {p:.3f} | {r:.3f} | {f:.3f} | {n} | {target} {'ok' if met else 'MISSED'} |")
+    nf, nb = res["benign_flagged"]
+    met = nf / nb < 0.01
+    ok &= met
+    print(f"benign texts with any finding: {nf}/{nb} = {nf / nb:.2%} (target < 1%) {'ok' if met else 'MISSED'}")
+    f1s = [res[c][2] for c in (*SPAN, *TEXT)]
+    print(f"macro-F1: {sum(f1s) / len(f1s):.3f}; wall clock {elapsed:.2f} s = {size_mb / elapsed:.1f} MB/s")
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

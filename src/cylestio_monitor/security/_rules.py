@@ -1,0 +1,195 @@
+"""Rules are data: loading, validating and building them.
+
+A rules file is TOML (or JSON with the same structure)::
+
+    [defaults]                 # optional, applies to every rule of the file
+    category = "secret"
+    severity = "high"
+
+    [[rules]]
+    id = "openai-project-key"          # unique
+    type = "openai_api_key"            # finer tag, used in redaction placeholders
+    severity = "critical"              # info | low | medium | high | critical
+    pattern = '''\\bsk-proj-(?P<value>[A-Za-z0-9_-]{40,})'''   # RE2 syntax (linear time)
+    keywords = ["sk-proj-"]            # optional, lower-case substrings, documentation/pre-filter
+    validator = ["entropy"]            # optional: luhn, iban_mod97, us_ssn, public_ip, phone,
+                                       #           entropy, password, not_placeholder
+    allow = ['''EXAMPLE''']            # optional: regexes; a value matching one is not a finding
+    priority = 0                       # optional: on overlapping matches of one category the
+                                       #           higher priority (then the longer) wins
+
+The reported span is the named group ``value`` when the pattern has one, else the whole match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ._validators import VALIDATORS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "CATEGORIES",
+    "SEVERITIES",
+    "Rule",
+    "builtin_rules",
+    "custom_rules",
+    "load_rules",
+    "severity_rank",
+]
+
+CATEGORIES = ("secret", "pii", "dangerous_command", "prompt_injection", "custom")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+RULES_DIR = Path(__file__).parent / "rules"
+
+
+def severity_rank(severity: str) -> int:
+    """Order of a severity name (``info`` = 0 ... ``critical`` = 4)."""
+    try:
+        return _RANK[severity]
+    except KeyError:
+        raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITIES}") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    type: str
+    severity: str
+    pattern: str
+    keywords: Tuple[str, ...] = ()
+    validators: Tuple[str, ...] = ()
+    allow: Tuple[str, ...] = ()
+    priority: int = 0
+    description: str = ""
+    _allow_re: Tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"rule {self.id!r}: unknown category {self.category!r}")
+        severity_rank(self.severity)
+        for v in self.validators:
+            if v not in VALIDATORS:
+                raise ValueError(f"rule {self.id!r}: unknown validator {v!r}; known: {sorted(VALIDATORS)}")
+        object.__setattr__(self, "keywords", tuple(k.lower() for k in self.keywords))
+        object.__setattr__(self, "_allow_re", tuple(re.compile(a) for a in self.allow))
+
+    def accepts(self, value: str) -> bool:
+        """Run allow-list and validators on a matched value."""
+        for a in self._allow_re:
+            if a.search(value):
+                return False
+        return all(VALIDATORS[v](value) for v in self.validators)
+
+
+def _as_tuple(value: Union[None, str, Sequence[str]]) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def rules_from_data(data: Mapping[str, Any], *, source: str = "<data>") -> List[Rule]:
+    """Build rules from a parsed rules document (``{"defaults": {...}, "rules": [...]}``)."""
+    defaults = dict(data.get("defaults", {}))
+    out = []
+    for raw in data.get("rules", []):
+        item = {**defaults, **raw}
+        try:
+            out.append(
+                Rule(
+                    id=item["id"],
+                    category=item["category"],
+                    type=item.get("type", item["id"]),
+                    severity=item.get("severity", "medium"),
+                    pattern=item["pattern"],
+                    keywords=_as_tuple(item.get("keywords")),
+                    validators=_as_tuple(item.get("validator")),
+                    allow=_as_tuple(item.get("allow")),
+                    priority=int(item.get("priority", 0)),
+                    description=item.get("description", ""),
+                )
+            )
+        except KeyError as exc:
+            raise ValueError(f"{source}: rule {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
+    return out
+
+
+def load_rules(path: Union[str, Path]) -> List[Rule]:
+    """Load a TOML or JSON rules file."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+    return rules_from_data(data, source=str(p))
+
+
+def builtin_rules() -> List[Rule]:
+    """All rules shipped in ``cylestio_monitor/security/rules/`` (sorted by file name)."""
+    rules: List[Rule] = []
+    for p in sorted(RULES_DIR.iterdir()):
+        if p.suffix in (".toml", ".json"):
+            rules.extend(load_rules(p))
+    return rules
+
+
+def custom_rules(
+    keywords: Iterable[str] = (),
+    patterns: Optional[Mapping[str, str]] = None,
+    *,
+    severity: str = "medium",
+) -> List[Rule]:
+    """Rules of category ``custom`` from configuration.
+
+    ``keywords`` match case-insensitively as whole words; ``patterns`` maps a name to an
+    RE2 regular expression.
+    """
+    out = []
+    for kw in keywords:
+        kw = kw.strip()
+        if not kw:
+            continue
+        out.append(
+            Rule(
+                id=f"custom-keyword-{re.sub(r'[^a-z0-9]+', '-', kw.lower()).strip('-') or 'kw'}",
+                category="custom",
+                type="keyword",
+                severity=severity,
+                pattern=r"(?i)(?:^|\b)" + re.escape(kw) + r"(?:\b|$)",
+                keywords=(kw.lower(),),
+            )
+        )
+    for name, pattern in (patterns or {}).items():
+        out.append(Rule(id=f"custom-{name}", category="custom", type=name, severity=severity, pattern=pattern))
+    return out
+
+
+def rules_to_dict(rules: Iterable[Rule]) -> Dict[str, Any]:
+    """The inverse of :func:`rules_from_data` (for ``cylestio-monitor rules --json``)."""
+    return {
+        "rules": [
+            {
+                "id": r.id,
+                "category": r.category,
+                "type": r.type,
+                "severity": r.severity,
+                "pattern": r.pattern,
+                "keywords": list(r.keywords),
+                "validator": list(r.validators),
+                "allow": list(r.allow),
+                "priority": r.priority,
+            }
+            for r in rules
+        ]
+    }

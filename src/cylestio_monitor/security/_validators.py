@@ -1,0 +1,165 @@
+"""Validators: pure functions ``(value: str) -> bool`` that confirm a regex match.
+
+A rule names its validator(s) in the rules file (``validator = "luhn"``); a match whose
+value fails any validator is dropped. Add a validator by adding it to :data:`VALIDATORS`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import Callable, Dict
+
+__all__ = ["VALIDATORS", "is_placeholder", "shannon_entropy"]
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character."""
+    if not value:
+        return 0.0
+    counts: Dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_PLACEHOLDER = re.compile(
+    r"(?i)(x{5,}|\*{3,}|\.\.\.|…|<[^>]*>|\$\{|\{\{|%\([a-z_]+\)s|your[_-]?(?:api[_-]?)?(?:key|token|secret|"
+    r"password|pass)|(?:key|token|secret|password)[_-]?here|placeholder|changeme|change[_-]?me|replace[_-]?me"
+    r"|redacted|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$)"
+)
+_ENV_LOOKUP = re.compile(r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|\$[A-Z_]{3,}|secrets\.)")
+
+
+def is_placeholder(value: str) -> bool:
+    """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``."""
+    if _PLACEHOLDER.search(value) or _ENV_LOOKUP.search(value):
+        return True
+    # one character repeated (``aaaaaaaa``, ``00000000``)
+    return len(value) >= 6 and len(set(value)) <= 2
+
+
+def luhn(value: str) -> bool:
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(set(digits)) < 3:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_mod97(value: str) -> bool:
+    s = "".join(value.split()).upper()
+    if not 15 <= len(s) <= 34 or not s[:2].isalpha() or not s[2:4].isdigit():
+        return False
+    rearranged = s[4:] + s[:4]
+    try:
+        number = int("".join(str(int(c, 36)) for c in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def us_ssn(value: str) -> bool:
+    d = "".join(c for c in value if c.isdigit())
+    if len(d) != 9:
+        return False
+    area, group, serial = d[:3], d[3:5], d[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    return d not in ("123456789", "078051120", "219099999")
+
+
+def public_ip(value: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    if ip.version == 4 and value.count(".") != 3:
+        return False
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+def phone(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    if not 7 <= digits <= 15:
+        return False
+    # a bare run of digits without any separator or "+" is an id, not a phone number
+    if value.isdigit():
+        return False
+    # dates (2023-01-15), IPv4 addresses, ISBNs (978-...)
+    if re.fullmatch(r"(19|20)\d\d[-/.]\d\d?[-/.]\d\d?|\d{1,3}(?:\.\d{1,3}){3}|97[89]-[\d-]+", value):
+        return False
+    return True
+
+
+def phone_any(value: str) -> bool:
+    """A phone number next to a label ("Fax: 9498777106"): digits alone are accepted."""
+    digits = sum(c.isdigit() for c in value)
+    return 7 <= digits <= 15 and not re.fullmatch(r"(19|20)\d\d[-/.]\d\d?[-/.]\d\d?", value)
+
+
+def entropy(value: str) -> bool:
+    """A token-like secret: high entropy for its length and not a placeholder."""
+    if is_placeholder(value):
+        return False
+    threshold = 3.0 if len(value) < 20 else 3.3
+    return shannon_entropy(value) >= threshold
+
+
+_CLASSES = (str.islower, str.isupper, str.isdigit)
+
+
+def password(value: str) -> bool:
+    """A plausible password in an assignment: not a placeholder, not code, mixed characters."""
+    v = value.strip("'\"")
+    if len(v) < 6 or len(v) > 128 or is_placeholder(v):
+        return False
+    if re.search(r"[()\[\]]|^\w+\.\w+|^(?:true|false|null|none)$", v, re.I):  # code, calls, attributes
+        return False
+    classes = sum(any(f(c) for c in v) for f in _CLASSES) + any(not c.isalnum() for c in v)
+    if classes < 2 or v.isdigit():
+        return False
+    return shannon_entropy(v) >= 2.5
+
+
+def token(value: str) -> bool:
+    """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
+    v = value.strip("'\"")
+    return (
+        any(c.isdigit() for c in v)
+        and any(c.isalpha() for c in v)
+        and not re.fullmatch(r"[a-z]+(?:[_.-][a-z0-9]+)+", v)  # identifiers: my_var_2, foo.bar
+        and entropy(v)
+    )
+
+
+def sql_no_where(value: str) -> bool:
+    """A ``DELETE FROM`` statement without a ``WHERE`` clause."""
+    return re.search(r"(?i)\bwhere\b", value) is None
+
+
+def not_placeholder(value: str) -> bool:
+    return not is_placeholder(value)
+
+
+VALIDATORS: Dict[str, Callable[[str], bool]] = {
+    "luhn": luhn,
+    "iban_mod97": iban_mod97,
+    "us_ssn": us_ssn,
+    "public_ip": public_ip,
+    "phone": phone,
+    "phone_any": phone_any,
+    "entropy": entropy,
+    "password": password,
+    "token": token,
+    "sql_no_where": sql_no_where,
+    "not_placeholder": not_placeholder,
+}
