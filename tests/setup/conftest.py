@@ -55,3 +55,17 @@ def client(openai_base_url: str):
 def async_client(openai_base_url: str):
     openai = pytest.importorskip("openai")
     return openai.AsyncOpenAI(base_url=openai_base_url, api_key="test-key", max_retries=0)
+
+
+def _security_available() -> bool:
+    try:
+        from cylestio_monitor.security import SecurityScanningSpanProcessor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# Tests asserting findings need the security processor (built in parallel); until it is in
+# the tree they are skipped with this reason rather than failing on an ImportError.
+needs_security = pytest.mark.skipif(not _security_available(),
+                                    reason="cylestio_monitor.security.SecurityScanningSpanProcessor not available")
