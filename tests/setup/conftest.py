@@ -18,6 +18,7 @@ if str(EXAMPLES) not in sys.path:
 from _local_server import LocalOpenAIServer  # noqa: E402
 
 from cylestio_monitor import stop_monitoring  # noqa: E402
+from tests.otlp_receiver import otlp_receiver  # noqa: E402, F401  (fixture for this folder)
 
 
 def _reset_otel_globals() -> None:

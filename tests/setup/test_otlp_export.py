@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cylestio_monitor import start_monitoring, stop_monitoring
-from tests.otlp_receiver import OTLPReceiver, otlp_receiver  # noqa: F401  (fixture)
+from tests.otlp_receiver import OTLPReceiver
 
 from .conftest import needs_security
 
@@ -19,7 +19,9 @@ def security_events(span: dict) -> list:
 
 @needs_security
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
-def test_spans_findings_and_metrics_reach_the_receiver(client, otlp_receiver: OTLPReceiver, protocol: str) -> None:
+def test_spans_findings_and_metrics_reach_the_receiver(
+    client, otlp_receiver: OTLPReceiver, protocol: str
+) -> None:
     endpoint = otlp_receiver.grpc_endpoint if protocol == "grpc" else otlp_receiver.http_endpoint
     start_monitoring("otlp-agent", endpoint=endpoint, protocol=protocol)
     client.chat.completions.create(
@@ -42,7 +44,9 @@ def test_spans_findings_and_metrics_reach_the_receiver(client, otlp_receiver: OT
     assert {p["attributes"]["gen_ai.token.type"] for p in usage} == {"input", "output"}
 
 
-def test_standard_otlp_environment(client, otlp_receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_standard_otlp_environment(
+    client, otlp_receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver.http_endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "env-service")
