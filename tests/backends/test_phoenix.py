@@ -1,8 +1,10 @@
-"""End to end against a real Arize Phoenix: spans sent with the SDK's OTLP exporters (HTTP and
-gRPC) are read back from Phoenix's REST API (``GET /v1/projects/{name}/spans``)."""
+"""End to end against real backends: spans sent with the SDK's OTLP exporters (HTTP and gRPC) to
+a real Arize Phoenix are read back from its REST API (``GET /v1/projects/{name}/spans``); an
+instrumented openai call replayed from a cassette reaches Phoenix and the in-process receiver."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -14,7 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from cylestio_monitor.instrumentation import OpenAIInstrumentor
+from tests import replay
 from tests.backends.phoenix import PROJECT_ATTRIBUTE, PhoenixServer
+from tests.cassettes import Interaction, interactions
+from tests.otlp_receiver import OTLPReceiver
 
 
 def provider_for(phoenix: PhoenixServer, project: str, transport: str) -> TracerProvider:
@@ -63,3 +69,72 @@ def test_sdk_spans_reach_phoenix(phoenix: PhoenixServer, transport: str) -> None
     assert event["name"] == "cylestio.security.finding"
     assert event["attributes"]["rule_id"] == "openai-api-key"
     assert event["attributes"]["masked"] == "sk-p...9XyZ"
+
+
+def first_plain_chat() -> Interaction:
+    return next(
+        i for i in interactions("/chat/completions")
+        if i.status == 200 and not i.is_sse and isinstance(i.request.get("messages"), list)
+    )
+
+
+def replay_chat(item: Interaction, provider: TracerProvider) -> None:
+    """One recorded chat call through the real openai client, instrumented with content on.
+    Spans are flushed after the cassette context (vcrpy would intercept the OTLP/HTTP export)."""
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, capture_content="SPAN_ONLY")
+    try:
+        client = replay.client(item, is_async=False)
+        known, extra = replay.split_kwargs(client.chat.completions.create, item.request)
+        with replay.use(item):
+            client.chat.completions.create(**known, extra_body=extra or None)
+    finally:
+        instrumentor.uninstrument()
+    provider.force_flush()
+
+
+def test_instrumented_openai_call_reaches_phoenix(phoenix: PhoenixServer) -> None:
+    item = first_plain_chat()
+    project = f"cylestio-openai-{uuid.uuid4().hex[:8]}"
+    provider = provider_for(phoenix, project, "http")
+    replay_chat(item, provider)
+    provider.shutdown()
+
+    [span] = phoenix.wait_for_spans(project, 1)
+    model = item.request["model"]
+    body = item.json()
+    assert span["name"] == f"chat {model}"
+    attrs = span["attributes"]
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.request.model"] == model
+    assert attrs["gen_ai.response.id"] == body["id"]
+    assert attrs["gen_ai.usage.input_tokens"] == body["usage"]["prompt_tokens"]
+    messages = json.loads(attrs["gen_ai.input.messages"])
+    assert messages[-1]["parts"][0]["content"] == item.request["messages"][-1]["content"]
+
+
+def test_instrumented_openai_call_over_otlp_receiver(otlp_receiver: OTLPReceiver) -> None:
+    """The same call with content capture off: the GenAI span arrives over gRPC and the prompt
+    text is nowhere in the bytes that crossed the wire."""
+    item = first_plain_chat()
+    provider = TracerProvider()
+    provider.add_span_processor(
+        BatchSpanProcessor(GrpcSpanExporter(endpoint=otlp_receiver.grpc_endpoint, insecure=True))
+    )
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, capture_content="NO_CONTENT")
+    try:
+        client = replay.client(item, is_async=False)
+        known, extra = replay.split_kwargs(client.chat.completions.create, item.request)
+        with replay.use(item):
+            client.chat.completions.create(**known, extra_body=extra or None)
+    finally:
+        instrumentor.uninstrument()
+    provider.shutdown()
+
+    [span] = otlp_receiver.wait_for_spans(1)
+    assert span["name"] == f"chat {item.request['model']}" and span["kind"] == "CLIENT"
+    assert span["attributes"]["gen_ai.response.id"] == item.json()["id"]
+    prompt = item.request["messages"][-1]["content"]
+    assert prompt.encode() not in otlp_receiver.raw_bytes()
+    assert item.request["model"].encode() in otlp_receiver.raw_bytes()
