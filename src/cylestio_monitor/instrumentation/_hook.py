@@ -57,7 +57,7 @@ def _sync_wrapper(settings: Settings) -> Callable[..., Any]:
         endpoint = ENDPOINTS.get(getattr(options, "url", ""))
         if endpoint is None or otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
             return wrapped(*args, **kwargs)
-        invocation = _start(settings, endpoint, instance, options)
+        invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
         if invocation is None:
             return wrapped(*args, **kwargs)
         try:
@@ -78,7 +78,7 @@ def _async_wrapper(settings: Settings) -> Callable[..., Any]:
         endpoint = ENDPOINTS.get(getattr(options, "url", ""))
         if endpoint is None or otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
             return await wrapped(*args, **kwargs)
-        invocation = _start(settings, endpoint, instance, options)
+        invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
         if invocation is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -91,7 +91,7 @@ def _async_wrapper(settings: Settings) -> Callable[..., Any]:
     return wrapper
 
 
-def _client_attributes(client: Any, endpoint: Any) -> Dict[str, Any]:
+def _client_attributes(client: Any, endpoint: Any, stream: bool) -> Dict[str, Any]:
     attrs: Dict[str, Any] = {
         sc.OPERATION_NAME: endpoint.operation,
         sc.PROVIDER_NAME: sc.PROVIDER_AZURE_OPENAI if type(client).__name__ in _AZURE else sc.PROVIDER_OPENAI,
@@ -106,16 +106,18 @@ def _client_attributes(client: Any, endpoint: Any) -> Dict[str, Any]:
             attrs[sc.SERVER_PORT] = port
     if endpoint.api_type:
         attrs[sc.OPENAI_API_TYPE] = endpoint.api_type
+    if endpoint.streams:
+        attrs[sc.REQUEST_STREAM] = stream
     return attrs
 
 
-def _start(settings: Settings, endpoint: Any, client: Any, options: Any) -> Optional[Invocation]:
+def _start(settings: Settings, endpoint: Any, client: Any, options: Any, stream: bool) -> Optional[Invocation]:
     guards = _channel.guards()
     try:
         body = options.json_data
         if not isinstance(body, Mapping):
             body = {}
-        invocation = Invocation(settings, endpoint, body, _client_attributes(client, endpoint), bool(guards))
+        invocation = Invocation(settings, endpoint, body, _client_attributes(client, endpoint, stream), bool(guards))
     except Exception:
         _log.debug("could not start the span; the call goes on untraced", exc_info=True)
         return None

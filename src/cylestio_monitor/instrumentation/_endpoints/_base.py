@@ -88,6 +88,8 @@ class Endpoint:
     api_type: Optional[str] = None
     #: the request parameter holding the model name
     model_key: str = "model"
+    #: whether the endpoint can stream (then ``gen_ai.request.stream`` is always set)
+    streams: bool = True
 
     def request_attributes(self, body: Mapping[str, Any]) -> Attributes:
         raise NotImplementedError  # pragma: no cover - interface

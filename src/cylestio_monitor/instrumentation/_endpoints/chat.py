@@ -144,9 +144,6 @@ class ChatEndpoint(Endpoint):
         n = body.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and n != 1:
             attrs[sc.REQUEST_CHOICE_COUNT] = n
-        stream = body.get("stream")
-        if isinstance(stream, bool):
-            attrs[sc.REQUEST_STREAM] = stream
         response_format = get(body.get("response_format"), "type")
         if isinstance(response_format, str):
             attrs[sc.OUTPUT_TYPE] = sc.OUTPUT_JSON if response_format in _JSON_FORMATS else sc.OUTPUT_TEXT
