@@ -44,6 +44,10 @@ for span in spans:
     if messages:
         print(f"  recorded input: {messages}")
 
+findings = sum(len(span.get("events", [])) for span in spans)
+content_recorded = any("gen_ai.input.messages" in span.get("attributes", {}) for span in spans)
 print("\n== check ==")
+print(f"findings recorded: {findings}")
+print(f"prompt content recorded: {content_recorded}")
 print(f"planted key present in export: {PLANTED in exported}")
-print("redacted: " + ("yes" if PLANTED not in exported else "NO"))
+print("redacted: " + ("yes" if content_recorded and PLANTED not in exported else "NO"))

@@ -30,8 +30,12 @@ _PREFIX = "[cylestio]"
 
 
 def _short(value: Any, limit: Optional[int]) -> str:
-    text = value if isinstance(value, str) else json.dumps(list(value) if isinstance(value, tuple) else value,
-                                                          default=str)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (bool, int, float)):
+        text = str(value)
+    else:
+        text = json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
     if limit is not None and len(text) > limit:
         return text[:limit] + f"... ({len(text)} chars)"
     return text
