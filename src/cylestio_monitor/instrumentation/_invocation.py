@@ -182,6 +182,8 @@ class Invocation:
                 kind = error_type(exc)
                 attrs[sc.ERROR_TYPE] = kind
                 span.set_status(Status(StatusCode.ERROR, str(exc) or kind))
+            elif attrs.get(sc.ERROR_TYPE):  # a failure the endpoint reported but the SDK did not raise
+                span.set_status(Status(StatusCode.ERROR, str(attrs[sc.ERROR_TYPE])))
             content = self.content
             if content is not None and output is not None:
                 content.output_messages = output
@@ -199,7 +201,10 @@ class Invocation:
         except Exception:
             _log.debug("could not finish the span", exc_info=True)
         finally:
-            span.end()
+            try:
+                span.end()  # runs every span processor's on_end: one that raises must not reach the user
+            except Exception:
+                _log.debug("a span processor failed at span end", exc_info=True)
 
     def _record_metrics(self, attrs: Mapping[str, Any], now: float) -> None:
         base = self.base_attrs
