@@ -83,4 +83,12 @@ METRIC_TIME_PER_OUTPUT_CHUNK = _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
 # Event emitted in EVENT_ONLY / SPAN_AND_EVENT content modes (semconv event name).
 EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
 
+# Responses API: value of ``openai.api.type`` (semconv ``OpenaiApiTypeValues.RESPONSES``).
+try:
+    from opentelemetry.semconv._incubating.attributes.openai_attributes import OpenaiApiTypeValues as _ApiType
+
+    API_TYPE_RESPONSES: str = _ApiType.RESPONSES.value
+except ImportError:  # pragma: no cover - older semantic-conventions
+    API_TYPE_RESPONSES = "responses"
+
 __all__ = [name for name in dir() if name.isupper()]
