@@ -9,7 +9,6 @@ it lists ports).
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,11 @@ COMPOSE_SCALED = ROOT / "deploy" / "docker-compose.scaled.yaml"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 CONFIGS = [MAIN, AGENT, SAMPLING]
 
-# The span attributes the security processor writes and the tail-sampling policy keys on.
-# Kept in sync with the package: test_security_attribute_names_exist_in_package checks them
-# against the string constants under src/cylestio_monitor/ once the security processor defines them.
+# The span summary attributes the security processor writes and the tail-sampling policy keys on.
+# Written out here (the YAML has them as literals); test_security_names_match_package checks them
+# against cylestio_monitor.security._names and the severity scale against the package's own.
 FINDINGS_COUNT = "cylestio.security.findings.count"
-MAX_SEVERITY = "cylestio.security.max_severity"
+HIGHEST_SEVERITY = "cylestio.security.findings.highest_severity"
 
 SECTIONS = {"receivers": "receivers", "processors": "processors", "exporters": "exporters"}
 
@@ -108,7 +107,7 @@ def test_tail_sampling_keeps_security_findings_and_samples_the_rest(path: Path) 
         by_type.setdefault(pol["type"], []).append(pol[pol["type"]])
     [count] = [p for p in by_type["numeric_attribute"] if p["key"] == FINDINGS_COUNT]
     assert count["min_value"] == 1 and count["max_value"] >= 1_000_000
-    [severity] = [p for p in by_type["string_attribute"] if p["key"] == MAX_SEVERITY]
+    [severity] = [p for p in by_type["string_attribute"] if p["key"] == HIGHEST_SEVERITY]
     assert {"high", "critical"} <= set(severity["values"])
     [prob] = by_type["probabilistic"]
     assert 0 < prob["sampling_percentage"] < 100
@@ -137,25 +136,18 @@ def test_agent_routes_traces_by_trace_id_without_sampling() -> None:
     assert port in sampling_ports
 
 
-def package_security_names() -> set[str]:
-    names: set[str] = set()
-    for py in (ROOT / "src" / "cylestio_monitor").rglob("*.py"):
-        for node in ast.walk(ast.parse(py.read_text(), str(py))):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value.startswith("cylestio.security.")
-            ):
-                names.add(node.value)
-    return names
+def test_security_names_match_package() -> None:
+    names = pytest.importorskip("cylestio_monitor.security._names")
+    from cylestio_monitor.security import SEVERITIES
 
-
-def test_security_attribute_names_exist_in_package() -> None:
-    names = package_security_names()
-    if not names:
-        pytest.skip("the package defines no cylestio.security.* attribute names yet")
-    missing = {FINDINGS_COUNT, MAX_SEVERITY} - names
-    assert not missing, f"tail-sampling keys not written by the package: {missing}; package has {names}"
+    assert names.FINDINGS_COUNT == FINDINGS_COUNT
+    assert names.HIGHEST_SEVERITY == HIGHEST_SEVERITY
+    for path in (MAIN, SAMPLING):
+        [severity] = [
+            p["string_attribute"] for p in security_policies(load(path))
+            if p["type"] == "string_attribute" and p["string_attribute"]["key"] == HIGHEST_SEVERITY
+        ]
+        assert set(severity["values"]) == set(SEVERITIES), "keep a trace whatever its highest severity"
 
 
 # -- redaction safety net ----------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_sdk_spans_reach_phoenix(phoenix: PhoenixServer, transport: str) -> None
         span.set_attribute("gen_ai.request.model", "gpt-4o-mini")
         span.set_attribute("gen_ai.usage.input_tokens", 21)
         span.set_attribute("cylestio.security.findings.count", 1)
-        span.set_attribute("cylestio.security.max_severity", "high")
+        span.set_attribute("cylestio.security.findings.highest_severity", "critical")
         span.add_event(
             "cylestio.security.finding",
             {"category": "secret", "rule_id": "openai-api-key", "severity": "high", "masked": "sk-p...9XyZ"},
@@ -63,7 +63,7 @@ def test_sdk_spans_reach_phoenix(phoenix: PhoenixServer, transport: str) -> None
     assert chat["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
     assert chat["attributes"]["gen_ai.usage.input_tokens"] == 21
     assert chat["attributes"]["cylestio.security.findings.count"] == 1
-    assert chat["attributes"]["cylestio.security.max_severity"] == "high"
+    assert chat["attributes"]["cylestio.security.findings.highest_severity"] == "critical"
     assert chat["status_code"] == "ERROR" and chat["status_message"] == "blocked"
     [event] = chat["events"]
     assert event["name"] == "cylestio.security.finding"
