@@ -117,6 +117,9 @@ def _start(settings: Settings, endpoint: Any, client: Any, options: Any, stream:
         body = options.json_data
         if not isinstance(body, Mapping):
             body = {}
+        extra = getattr(options, "extra_json", None)
+        if isinstance(extra, Mapping) and extra:  # extra_body: sent too, so recorded too
+            body = {**body, **extra}
         invocation = Invocation(settings, endpoint, body, _client_attributes(client, endpoint, stream), bool(guards))
     except Exception:
         _log.debug("could not start the span; the call goes on untraced", exc_info=True)
