@@ -66,4 +66,11 @@ def resolve_mode(explicit: Union[str, bool, ContentMode, None] = None) -> Conten
 
 def dumps(value: Any) -> str:
     """Compact JSON for a content attribute; anything not JSON-native becomes a string."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # lone surrogates are not UTF-8: OTLP would drop the whole attribute. Escape them as JSON \uXXXX.
+            text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
+    return text
