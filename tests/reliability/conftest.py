@@ -8,6 +8,9 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
 from cylestio_monitor import _channel
+from cylestio_monitor.instrumentation import OpenAIInstrumentor
+
+from . import _traffic as t
 
 
 class Ended(SpanProcessor):
@@ -46,3 +49,26 @@ def all_text(span: Any) -> str:
         parts.append(event.name)
         parts.append(repr(dict(event.attributes or {})))
     return "\n".join(parts)
+
+
+@pytest.fixture
+def compare(tracer_provider: TracerProvider, meter_provider: Any, ended: Ended) -> Any:
+    """Run one call uninstrumented, then instrumented (content on), against the same replies;
+    assert the user sees the same outcome; return (outcome, our ended spans, server)."""
+
+    async def run(replies: tuple, is_async: bool, mode: str = "create", client_kwargs: Any = None,
+                  **kwargs: Any) -> Any:
+        client_kwargs = client_kwargs or {}
+        want = await t.outcome(t.client(t.Server(*replies), is_async, **client_kwargs), is_async, mode, **kwargs)
+        instrumentor = OpenAIInstrumentor()
+        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider,
+                                capture_content="SPAN_ONLY")
+        try:
+            server = t.Server(*replies)
+            got = await t.outcome(t.client(server, is_async, **client_kwargs), is_async, mode, **kwargs)
+        finally:
+            instrumentor.uninstrument()
+        assert t.same(got, want), (got, want)
+        return got, ended.ours(), server
+
+    return run
