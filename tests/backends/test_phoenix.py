@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from cylestio_monitor.instrumentation import OpenAIInstrumentor
-from tests import replay
+from tests import mock_openai, replay
 from tests.backends.phoenix import PROJECT_ATTRIBUTE, PhoenixServer
 from tests.cassettes import Interaction, interactions
 from tests.otlp_receiver import OTLPReceiver
@@ -138,3 +138,55 @@ def test_instrumented_openai_call_over_otlp_receiver(otlp_receiver: OTLPReceiver
     prompt = item.request["messages"][-1]["content"]
     assert prompt.encode() not in otlp_receiver.raw_bytes()
     assert item.request["model"].encode() in otlp_receiver.raw_bytes()
+
+
+PLANTED = "sk-proj-Xq7Lm2Pz9Rt4Vb8Nc1Kd6Wf3Hj5Gs0Ya2Ue"  # fake key in the prompt
+
+
+def call_with_planted_key(provider: TracerProvider, export_processor: Any) -> None:
+    """A real openai client (mock transport answering with a recorded body) instrumented with
+    content on, the security processor in front of ``export_processor``; the prompt carries a key."""
+    security = pytest.importorskip(
+        "cylestio_monitor.security.processor", reason="the security processor has not landed yet"
+    )
+    provider.add_span_processor(security.SecurityScanningSpanProcessor(export_processor))
+    item = first_plain_chat()
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, capture_content="SPAN_ONLY")
+    try:
+        client = mock_openai.client(mock_openai.responder(item.body))
+        client.chat.completions.create(
+            model=item.request["model"],
+            messages=[{"role": "user", "content": f"Deploy with key {PLANTED} please."}],
+        )
+    finally:
+        instrumentor.uninstrument()
+    provider.shutdown()
+
+
+def test_security_finding_reaches_phoenix_redacted(phoenix: PhoenixServer) -> None:
+    project = f"cylestio-security-{uuid.uuid4().hex[:8]}"
+    provider = TracerProvider(resource=Resource.create({PROJECT_ATTRIBUTE: project}))
+    call_with_planted_key(provider, BatchSpanProcessor(HttpSpanExporter(endpoint=phoenix.traces_url)))
+
+    [span] = phoenix.wait_for_spans(project, 1)
+    attrs = span["attributes"]
+    assert span["name"].startswith("chat ")
+    assert attrs["cylestio.security.findings.count"] >= 1
+    assert attrs["cylestio.security.findings.highest_severity"] == "critical"
+    findings = [e for e in span["events"] if e["name"] == "cylestio.security.finding"]
+    assert any(e["attributes"]["cylestio.security.rule_id"] == "openai-project-key" for e in findings)
+    assert "Deploy with key" in attrs["gen_ai.input.messages"]  # content kept, key redacted
+    assert PLANTED not in json.dumps(span)
+
+
+def test_security_finding_over_the_wire_never_carries_the_key(otlp_receiver: OTLPReceiver) -> None:
+    provider = TracerProvider()
+    exporter = GrpcSpanExporter(endpoint=otlp_receiver.grpc_endpoint, insecure=True)
+    call_with_planted_key(provider, BatchSpanProcessor(exporter))
+
+    [span] = otlp_receiver.wait_for_spans(1)
+    assert span["attributes"]["cylestio.security.findings.count"] >= 1
+    assert b"Deploy with key" in otlp_receiver.raw_bytes()  # the prompt went out...
+    assert PLANTED.encode() not in otlp_receiver.raw_bytes()  # ...without the key
+    assert PLANTED[8:].encode() not in otlp_receiver.raw_bytes()
