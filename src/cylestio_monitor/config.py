@@ -80,10 +80,38 @@ class Settings:
     explicit: frozenset = frozenset()
 
     def security_options(self) -> Dict[str, Any]:
-        """Options passed through to ``SecurityScanningSpanProcessor`` (only those set)."""
+        """The security settings that were set (``redact_pii``, ``guard_severity``, ``custom_rules``)."""
         opts = {"redact_pii": self.redact_pii, "guard_severity": self.guard_severity,
                 "custom_rules": self.custom_rules}
         return {k: v for k, v in opts.items() if v is not None}
+
+    def processor_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments for ``SecurityScanningSpanProcessor`` built from the security settings."""
+        kwargs: Dict[str, Any] = {}
+        if self.redact_pii is not None:
+            kwargs["redact_pii"] = self.redact_pii
+        if self.guard_severity is not None:
+            kwargs["guard"] = self.guard_severity
+        if self.custom_rules is not None:
+            from .security import Scanner
+
+            kwargs["scanner"] = Scanner(extra_rules=_load_custom_rules(self.custom_rules))
+        return kwargs
+
+
+def _load_custom_rules(spec: Any) -> list:
+    """``custom_rules``: a rules file path (TOML/JSON), a list of paths or rules, or a dict
+    ``{"keywords": [...], "patterns": {name: regex}, "severity": "medium"}``."""
+    from .security import custom_rules, load_rules
+
+    if isinstance(spec, Mapping):
+        return custom_rules(spec.get("keywords", ()), spec.get("patterns"),
+                            severity=spec.get("severity", "medium"))
+    items = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
+    rules: list = []
+    for item in items:
+        rules.extend(load_rules(item) if isinstance(item, (str, os.PathLike)) else [item])
+    return rules
 
 
 # key -> environment variables consulted, in order
@@ -220,7 +248,16 @@ def resolve(
                         "off or one of " + ", ".join(SEVERITIES))
         out["guard_severity"] = sev if sev in SEVERITIES else None
     if "custom_rules" in explicit:
-        out["custom_rules"] = val("custom_rules")
+        rules = val("custom_rules")
+        if isinstance(rules, str) and (src("custom_rules") or "").startswith("environment"):
+            rules = [p for p in rules.split(os.pathsep) if p.strip()]
+        paths = [rules] if isinstance(rules, (str, os.PathLike)) else (
+            [] if isinstance(rules, Mapping) else list(rules))
+        missing = [str(p) for p in paths if isinstance(p, (str, os.PathLike)) and not os.path.isfile(p)]
+        if missing:
+            raise _fail("custom_rules", src("custom_rules"), val("custom_rules"),
+                        "existing rules file(s); not found: " + ", ".join(missing))
+        out["custom_rules"] = rules
     if "flush_timeout" in explicit:
         out["flush_timeout"] = _seconds("flush_timeout", val("flush_timeout"), src("flush_timeout"))
     if "export_timeout" in explicit:

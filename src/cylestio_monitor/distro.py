@@ -54,7 +54,7 @@ def secure_export_processor(span_exporter: SpanExporter, *args: Any, **kwargs: A
         return batch
     from .security import SecurityScanningSpanProcessor
 
-    processor: SpanProcessor = SecurityScanningSpanProcessor(batch, **settings.security_options())
+    processor: SpanProcessor = SecurityScanningSpanProcessor(batch, **settings.processor_kwargs())
     return processor
 
 

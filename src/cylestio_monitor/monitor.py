@@ -137,27 +137,22 @@ def _metric_readers(settings: Settings) -> List[MetricReader]:
     return readers
 
 
-def _security_processor(settings: Settings, inner: SpanProcessor, meter_provider: Any) -> SpanProcessor:
-    if not settings.security:
-        return inner
-    from .security import SecurityScanningSpanProcessor
+def _export_pipeline(settings: Settings, exporters: List[SpanExporter], meter_provider: Any) -> SpanProcessor:
+    batches: List[SpanProcessor] = [BatchSpanProcessor(e) for e in exporters]
+    if settings.security:
+        from .security import SecurityScanningSpanProcessor
 
-    options: dict = dict(settings.security_options())
-    try:
-        import inspect
-
-        params = inspect.signature(SecurityScanningSpanProcessor).parameters
-        if "meter_provider" in params and meter_provider is not None:
-            options["meter_provider"] = meter_provider
-        has_var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        unsupported = [k for k in settings.security_options() if k not in params and not has_var_kw]
-    except (TypeError, ValueError):
-        unsupported = []
-    if unsupported:
-        raise ConfigError("cylestio_monitor: the security processor does not accept "
-                          + ", ".join(unsupported))
-    processor: SpanProcessor = SecurityScanningSpanProcessor(inner, **options)
-    return processor
+        kwargs = settings.processor_kwargs()
+        if meter_provider is not None:
+            kwargs["meter_provider"] = meter_provider
+        processor: SpanProcessor = SecurityScanningSpanProcessor(batches, **kwargs)
+        return processor
+    if len(batches) == 1:
+        return batches[0]
+    multi = SynchronousMultiSpanProcessor()
+    for b in batches:
+        multi.add_span_processor(b)
+    return multi
 
 
 def _setup_logging(settings: Settings, state: _Monitor) -> None:
@@ -219,14 +214,7 @@ def start_monitoring(agent_id: str, config: Optional[Mapping[str, Any]] = None, 
         span_processor: Optional[SpanProcessor] = None
         exporters = _span_exporters(settings)
         if exporters:
-            batches = [BatchSpanProcessor(e) for e in exporters]
-            inner: SpanProcessor = batches[0]
-            if len(batches) > 1:
-                multi = SynchronousMultiSpanProcessor()
-                for b in batches:
-                    multi.add_span_processor(b)
-                inner = multi
-            span_processor = _security_processor(settings, inner, meter_provider)
+            span_processor = _export_pipeline(settings, exporters, meter_provider)
             tracer_provider.add_span_processor(span_processor)
 
         state = _Monitor(settings, tracer_provider, not joined, span_processor, meter_provider, owns_mp)

@@ -76,6 +76,7 @@ def test_log_file_adds_file_exporter(tmp_path) -> None:
         ({"guard_severity": "severe"}, {}, "guard_severity"),
         ({"development_mode": "maybe"}, {}, "true or false"),
         ({"debug_levle": "INFO"}, {}, "did you mean 'debug_level'"),
+        ({}, {"CYLESTIO_CUSTOM_RULES": "/nonexistent/rules.toml"}, "not found: /nonexistent/rules.toml"),
     ],
 )
 def test_invalid_settings_fail_clearly(given, env, fragment) -> None:
