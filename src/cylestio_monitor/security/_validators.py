@@ -33,9 +33,12 @@ _PLACEHOLDER = re.compile(
 _ENV_LOOKUP = re.compile(r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|\$[A-Z_]{3,}|secrets\.)")
 
 
+_DOC_EXAMPLE = re.compile(r"EXAMPLE(?:KEY)?$|EXAMPLEKEY")  # AWS documentation keys
+
+
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``."""
-    if _PLACEHOLDER.search(value) or _ENV_LOOKUP.search(value):
+    if _PLACEHOLDER.search(value) or _ENV_LOOKUP.search(value) or _DOC_EXAMPLE.search(value):
         return True
     # one character repeated (``aaaaaaaa``, ``00000000``)
     return len(value) >= 6 and len(set(value)) <= 2
@@ -91,8 +94,15 @@ def phone(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     if not 7 <= digits <= 15:
         return False
-    # a bare run of digits without any separator or "+" is an id, not a phone number
-    if value.isdigit():
+    # a bare run of digits, or groups without a phone shape, are ids / amounts, not phone numbers
+    if value.isdigit() or re.fullmatch(r"\d{3}-\d{2}-\d{4}", value):
+        return False
+    shaped = (
+        value[0] in "+(0"
+        or re.match(r"\d{3}([-. ])\d{3}\1\d{4}\b", value) is not None  # NANP 415-555-0132
+        or re.match(r"1[-. ]\(?\d{3}", value) is not None
+    )
+    if not shaped:
         return False
     # dates (2023-01-15), IPv4 addresses, ISBNs (978-...)
     if re.fullmatch(r"(19|20)\d\d[-/.]\d\d?[-/.]\d\d?|\d{1,3}(?:\.\d{1,3}){3}|97[89]-[\d-]+", value):

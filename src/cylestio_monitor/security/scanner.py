@@ -223,7 +223,7 @@ class Scanner:
         if not hits:
             return ScanResult((), truncated, len(text))
         ascii_only = len(data) == len(text)
-        raw: List[Tuple[int, int, Rule]] = []
+        raw: List[Tuple[int, int, Rule, int]] = []
         for i in hits:
             rule, rx, group = self._compiled[i]
             for m in rx.finditer(data):
@@ -237,21 +237,21 @@ class Scanner:
                     e = s + len(data[bs:be].decode("utf-8", "ignore"))
                 value = text[s:e]
                 if rule.accepts(value):
-                    raw.append((s, e, rule))
+                    raw.append((s, e, rule, i))
         return ScanResult(_resolve(raw, text), truncated, len(text))
 
 
-def _resolve(raw: List[Tuple[int, int, Rule]], text: str) -> Tuple[Finding, ...]:
-    """Keep one finding per overlapping group within a category (priority, then length)."""
-    raw.sort(key=lambda t: (-t[2].priority, -(t[1] - t[0]), t[0]))
-    kept: List[Tuple[int, int, Rule]] = []
-    for s, e, rule in raw:
+def _resolve(raw: List[Tuple[int, int, Rule, int]], text: str) -> Tuple[Finding, ...]:
+    """Keep one finding per overlapping group within a category (priority, length, rule order)."""
+    raw.sort(key=lambda t: (-t[2].priority, -(t[1] - t[0]), t[0], t[3]))
+    kept: List[Tuple[int, int, Rule, int]] = []
+    for s, e, rule, i in raw:
         if any(k[2].category == rule.category and s < k[1] and k[0] < e for k in kept):
             continue
-        kept.append((s, e, rule))
+        kept.append((s, e, rule, i))
     kept.sort(key=lambda t: (t[0], t[1]))
     return tuple(
-        Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)) for s, e, r in kept
+        Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)) for s, e, r, _ in kept
     )
 
 
