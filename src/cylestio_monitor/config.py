@@ -110,7 +110,7 @@ def _load_custom_rules(spec: Any) -> list:
     items = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
     rules: list = []
     for item in items:
-        rules.extend(load_rules(item) if isinstance(item, (str, os.PathLike)) else [item])
+        rules.extend(load_rules(os.fspath(item)) if isinstance(item, (str, os.PathLike)) else [item])
     return rules
 
 
