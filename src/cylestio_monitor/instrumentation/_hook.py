@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 import weakref
+from contextvars import ContextVar
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from opentelemetry import context as otel_context
@@ -31,13 +32,25 @@ _log = logging.getLogger("cylestio_monitor.instrumentation")
 
 _MODULE = "openai._base_client"
 _TARGETS = ("SyncAPIClient.request", "AsyncAPIClient.request")
+# Called once per retry inside ``request`` (openai >= 1.43; older releases retry without it).
+_RETRY_TARGETS = ("SyncAPIClient._sleep_for_retry", "AsyncAPIClient._sleep_for_retry")
 _RAW_HEADER = "X-Stainless-Raw-Response"
 _AZURE = frozenset(("AzureOpenAI", "AsyncAzureOpenAI"))
 
 
+# The invocation whose ``request`` is running in this context (so a retry can be counted).
+_current: ContextVar[Optional[Invocation]] = ContextVar("cylestio_invocation", default=None)
+
+
 def patch(settings: Settings) -> None:
+    import openai._base_client as base
+
     wrap_function_wrapper(_MODULE, _TARGETS[0], _sync_wrapper(settings))
     wrap_function_wrapper(_MODULE, _TARGETS[1], _async_wrapper(settings))
+    for target in _RETRY_TARGETS:
+        cls, name = target.split(".")
+        if hasattr(getattr(base, cls), name):
+            wrap_function_wrapper(_MODULE, target, _on_retry)
 
 
 def unpatch() -> None:
@@ -45,6 +58,16 @@ def unpatch() -> None:
 
     unwrap(base.SyncAPIClient, "request")
     unwrap(base.AsyncAPIClient, "request")
+    for target in _RETRY_TARGETS:
+        cls, name = target.split(".")
+        unwrap(getattr(base, cls), name)
+
+
+def _on_retry(wrapped: Callable[..., Any], instance: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+    invocation = _current.get()
+    if invocation is not None:
+        invocation.on_retry(getattr(kwargs.get("response"), "status_code", None))
+    return wrapped(*args, **kwargs)
 
 
 def _options(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
@@ -60,11 +83,14 @@ def _sync_wrapper(settings: Settings) -> Callable[..., Any]:
         invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
         if invocation is None:
             return wrapped(*args, **kwargs)
+        token = _current.set(invocation)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             invocation.fail(exc)
             raise
+        finally:
+            _current.reset(token)
         return _result(invocation, options, kwargs, result)
 
     return wrapper
@@ -81,11 +107,14 @@ def _async_wrapper(settings: Settings) -> Callable[..., Any]:
         invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
         if invocation is None:
             return await wrapped(*args, **kwargs)
+        token = _current.set(invocation)
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             invocation.fail(exc)
             raise
+        finally:
+            _current.reset(token)
         return _result(invocation, options, kwargs, result)
 
     return wrapper

@@ -54,6 +54,7 @@ class Invocation:
         "first_chunk",
         "in_next",
         "proxy",
+        "retries",
         "settings",
         "span",
         "started",
@@ -77,6 +78,7 @@ class Invocation:
         self.chunks = 0
         self.first_chunk: Optional[float] = None
         self.in_next = False
+        self.retries = 0
         mode = settings.mode
         # content is built only when something will read it
         self.want_content = mode is not ContentMode.NO_CONTENT or _channel.wanted()
@@ -118,6 +120,17 @@ class Invocation:
         if self.state is not None:  # a stream that failed part way: keep what it said
             attrs, output = self._stream_result(cut_short=True)
         self._end(attrs, output, exc)
+
+    def on_retry(self, status_code: Optional[int]) -> None:
+        """The SDK is about to resend the request (after ``status_code``, or a connection error/timeout)."""
+        self.retries += 1
+        try:
+            attrs: Dict[str, Any] = {sc.HTTP_REQUEST_RESEND_COUNT: self.retries}
+            if status_code is not None:
+                attrs[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
+            self.span.add_event(sc.EVENT_RETRY, attrs)
+        except Exception:
+            _log.debug("could not record a retry", exc_info=True)
 
     # -- streamed ------------------------------------------------------------------------
 
@@ -176,6 +189,8 @@ class Invocation:
         span = self.span
         try:
             now = perf_counter()
+            if self.retries:
+                attrs[sc.HTTP_REQUEST_RESEND_COUNT] = self.retries
             if self.first_chunk is not None:
                 attrs[sc.RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.started
             if exc is not None:

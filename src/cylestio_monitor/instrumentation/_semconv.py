@@ -9,6 +9,7 @@ from __future__ import annotations
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _g
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _m
 from opentelemetry.semconv.attributes import error_attributes as _e
+from opentelemetry.semconv.attributes import http_attributes as _h
 from opentelemetry.semconv.attributes import server_attributes as _s
 
 try:  # semantic-conventions >= 0.59b0
@@ -58,6 +59,9 @@ TOKEN_TYPE = _g.GEN_AI_TOKEN_TYPE
 SERVER_ADDRESS = _s.SERVER_ADDRESS
 SERVER_PORT = _s.SERVER_PORT
 ERROR_TYPE = _e.ERROR_TYPE
+# Retries inside one logical call: how many times the request was resent (HTTP semconv).
+HTTP_REQUEST_RESEND_COUNT = _h.HTTP_REQUEST_RESEND_COUNT
+HTTP_RESPONSE_STATUS_CODE = _h.HTTP_RESPONSE_STATUS_CODE
 
 # Not (yet) in the semantic conventions: ours, under the openai.* namespace.
 OPENAI_REQUEST_REASONING_EFFORT = "openai.request.reasoning_effort"
@@ -79,6 +83,10 @@ METRIC_OPERATION_DURATION = _m.GEN_AI_CLIENT_OPERATION_DURATION
 METRIC_TOKEN_USAGE = _m.GEN_AI_CLIENT_TOKEN_USAGE
 METRIC_TIME_TO_FIRST_CHUNK = _m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
 METRIC_TIME_PER_OUTPUT_CHUNK = _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
+
+# Span event, one per retry (ours): attributes http.request.resend_count and, when the
+# retry follows an HTTP error, http.response.status_code.
+EVENT_RETRY = "openai.retry"
 
 # Event emitted in EVENT_ONLY / SPAN_AND_EVENT content modes (semconv event name).
 EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
