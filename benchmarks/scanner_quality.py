@@ -83,7 +83,7 @@ def score(rows: List[dict], found: Dict[str, list], errors: str = "") -> dict:
                     tp_pred += 1
                 elif errors == cat:
                     print(f"FP {r['id']} {f['rule_id']}: {r['text'][max(0, f['start'] - 30):f['end'] + 10]!r}")
-        res[cat] = prf(tp_pred, n_pred, tp_gold, n_gold) + (n_gold,)
+        res[cat] = (*prf(tp_pred, n_pred, tp_gold, n_gold), n_gold)
     for cat in TEXT:
         tp = fp = fn = 0
         for r in rows:
@@ -96,7 +96,7 @@ def score(rows: List[dict], found: Dict[str, list], errors: str = "") -> dict:
             if errors == cat and pred != gold:
                 what = f"FP {hits[0]['rule_id']}" if pred else "FN"
                 print(f"{what} {r['id']}: {r['text'][:160]!r}")
-        res[cat] = prf(tp, tp + fp, tp, tp + fn) + (tp + fn,)
+        res[cat] = (*prf(tp, tp + fp, tp, tp + fn), tp + fn)
     benign = [r for r in rows if not r["labels"]]
     flagged = [r for r in benign if found.get(r["id"])]
     if errors == "benign":

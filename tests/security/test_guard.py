@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Guard mode: registration, blocking by severity, messages naming rules but never secrets."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """SecurityScanningSpanProcessor with a real TracerProvider, in-memory exporter and metric reader."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Rule families: positives and look-alike negatives; offsets index the text; masking never leaks."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .._channel import RequestBlockedError
 from ._rules import CATEGORIES, SEVERITIES, Rule, builtin_rules, custom_rules, load_rules
 from .guard import RequestGuard
-from .scanner import Finding, ScanResult, Scanner, default_scanner, mask
+from .scanner import Finding, Scanner, ScanResult, default_scanner, mask
 
 if TYPE_CHECKING:
     from .processor import SecurityScanningSpanProcessor

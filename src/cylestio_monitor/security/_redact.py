@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, List, Optional, Tuple
+from typing import Any, Collection, Iterator, List, Tuple
 
 from .scanner import Finding, Scanner
 
@@ -89,9 +89,8 @@ def scan_content(
             obj = value
     if isinstance(obj, str):
         res = scanner.scan(obj)
-        found = [Located(f, location, 0, 0, "content") for f in res]
         new, used = redact_text(obj, res.findings, redact)
-        return new, found, used, res.truncated
+        return new, [Located(f, location, 0, 0, "content") for f in res], used, res.truncated
     if isinstance(obj, dict):
         obj = [obj]
         single = True
@@ -106,7 +105,7 @@ def scan_content(
         units = enumerate(parts) if parts is not None else [(0, msg)]
         for pi, part in units:
             if isinstance(part, str):
-                holder: Optional[Iterator[Tuple[Any, Any, str, str]]] = iter([(parts, pi, "content", part)])
+                holder: Iterator[Tuple[Any, Any, str, str]] = iter([(parts, pi, "content", part)])
             else:
                 holder = _walk(part)
             for container, key, field, text in list(holder):

@@ -93,7 +93,7 @@ class Rule:
         return all(VALIDATORS[v](value) for v in self.validators)
 
 
-def _as_tuple(value: Union[None, str, Sequence[str]]) -> Tuple[str, ...]:
+def _as_tuple(value: Union[str, Sequence[str], None]) -> Tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):

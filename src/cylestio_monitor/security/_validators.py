@@ -105,9 +105,7 @@ def phone(value: str) -> bool:
     if not shaped:
         return False
     # dates (2023-01-15), IPv4 addresses, ISBNs (978-...)
-    if re.fullmatch(r"(19|20)\d\d[-/.]\d\d?[-/.]\d\d?|\d{1,3}(?:\.\d{1,3}){3}|97[89]-[\d-]+", value):
-        return False
-    return True
+    return not re.fullmatch(r"(19|20)\d\d[-/.]\d\d?[-/.]\d\d?|\d{1,3}(?:\.\d{1,3}){3}|97[89]-[\d-]+", value)
 
 
 def phone_any(value: str) -> bool:

@@ -120,7 +120,7 @@ class _Hyperscan:
         return hits
 
 
-def _collect(rule_index: int, _from: int, _to: int, _flags: int, hits: List[int]) -> None:
+def _collect(rule_index: int, _from: int, _to: int, _flags: int, hits: Any) -> None:
     hits.append(rule_index)
 
 
@@ -158,7 +158,7 @@ class _Keywords:
 ENGINES = ("hyperscan", "re2set", "keywords")
 
 
-def _make_prefilter(engine: str, rules: Sequence[Rule]) -> Any:
+def _make_prefilter(engine: str, rules: Sequence[Rule]) -> Tuple[Any, str]:
     if engine == "auto":
         try:
             return _Hyperscan(rules), "hyperscan"
@@ -209,7 +209,10 @@ class Scanner:
                 raise ValueError(f"rule {r.id!r}: invalid RE2 pattern: {exc}") from None
             group = rx.groupindex.get(b"value", 0)
             self._compiled.append((r, rx, group))
-        self._prefilter, self.engine = (None, "none") if not self.rules else _make_prefilter(engine, self.rules)
+        self._prefilter: Any = None
+        self.engine: str = "none"
+        if self.rules:
+            self._prefilter, self.engine = _make_prefilter(engine, self.rules)
 
     def scan(self, text: str) -> ScanResult:
         """Scan ``text``; findings are sorted by offset, one per span and category."""
