@@ -132,9 +132,12 @@ class _Re2Set:
         for r in rules:
             self._set.Add(r.pattern.encode())
         self._set.Compile()
+        self._all = list(range(len(rules)))
 
     def candidates(self, data: bytes) -> List[int]:
-        return list(self._set.Match(data))
+        hits = self._set.Match(data)
+        # None = the DFA ran out of memory on this text: confirm every rule (still linear)
+        return self._all if hits is None else list(hits)
 
 
 class _Keywords:
