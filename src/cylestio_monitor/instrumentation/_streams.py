@@ -97,6 +97,8 @@ class SyncStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> Any:
+        if exc is not None:  # before the SDK closes the response (whose close hook ends the span as OK)
+            self._self_invocation.stream_closed(exc)
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
@@ -144,6 +146,8 @@ class AsyncStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> Any:
+        if exc is not None:  # before the SDK closes the response (whose close hook ends the span as OK)
+            self._self_invocation.stream_closed(exc)
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
