@@ -33,7 +33,11 @@ _PLACEHOLDER = re.compile(
 _ENV_LOOKUP = re.compile(r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|\$[A-Z_]{3,}|secrets\.)")
 
 
-_DOC_EXAMPLE = re.compile(r"EXAMPLE(?:KEY)?$|EXAMPLEKEY")  # AWS documentation keys
+# AWS documentation keys, runs of one character, keyboard/alphabet/digit sequences: samples
+_DOC_EXAMPLE = re.compile(
+    r"EXAMPLE|(.)\1{5,}|(?i:abcdef|bcdefg|ghijkl|mnopqr|uvwxyz|123456|234567|345678|qwerty|#{4,}|randomstring"
+    r"|string[_-]?here|fake|sample|dummy)"
+)
 
 
 def is_placeholder(value: str) -> bool:
