@@ -16,8 +16,7 @@ from typing import Any, Dict
 import openai
 from _local_server import openai_client_kwargs
 
-from cylestio_monitor import start_monitoring
-from cylestio_monitor.monitor import flush_monitoring
+from cylestio_monitor import flush_monitoring, start_monitoring
 
 # Cold start: runs once per execution environment.
 start_monitoring(agent_id="support-lambda", flush_timeout=2.0)

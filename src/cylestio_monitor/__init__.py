@@ -24,13 +24,14 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .instrumentation import OpenAIInstrumentor
-    from .monitor import start_monitoring, stop_monitoring
+    from .monitor import flush_monitoring, start_monitoring, stop_monitoring
     from .security import SecurityScanningSpanProcessor
 
 __all__ = [
     "OpenAIInstrumentor",
     "SecurityScanningSpanProcessor",
     "__version__",
+    "flush_monitoring",
     "start_monitoring",
     "stop_monitoring",
 ]
@@ -38,6 +39,7 @@ __all__ = [
 _LAZY = {
     "OpenAIInstrumentor": ".instrumentation",
     "SecurityScanningSpanProcessor": ".security",
+    "flush_monitoring": ".monitor",
     "start_monitoring": ".monitor",
     "stop_monitoring": ".monitor",
 }
