@@ -1,0 +1,117 @@
+"""Our hot path, in one process: a precise A/B and a profile.
+
+A/B: with our instrumentation installed, the same call is timed with instrumentation
+suppressed (``suppress_instrumentation``: our hook's first check, a pass-through) and not,
+in interleaved batches, on process CPU time. Same process, same warm caches: the difference
+is what our code adds (the hook, the invocation, the span, the metrics), with less noise than
+the cross-process comparison of ``overhead.py`` (which remains the reference for peers).
+
+Profile: ``--profile CASE`` runs CASE under pyinstrument (or cProfile with ``--cprofile``)
+and prints where the time goes.
+
+    .venv-bench/bin/python benchmarks/profile_hotpath.py --config ours-on
+    .venv-bench/bin/python benchmarks/profile_hotpath.py --config ours-on --profile stream200
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from typing import Dict, List
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import Bench
+
+
+def ab(bench: Bench, cases: List[str], rounds: int, scale: float) -> Dict[str, float]:
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    from _common import CASES
+
+    diffs: Dict[str, List[float]] = {c: [] for c in cases}
+    base: Dict[str, List[float]] = {c: [] for c in cases}
+    for _ in range(rounds):
+        for case in cases:
+            n = max(2, int(CASES[case][2] * scale))
+            gc.collect()
+            with suppress_instrumentation():
+                off = bench.batch(case, n)
+            gc.collect()
+            on = bench.batch(case, n)
+            bench.drain()
+            diffs[case].append(on - off)
+            base[case].append(off)
+    out = {}
+    print("| case | suppressed (us/call) | added (us/call, median) |")
+    print("|---|---:|---:|")
+    for case in cases:
+        out[case] = statistics.median(diffs[case])
+        print(f"| {case} | {statistics.median(base[case]) * 1e6:,.0f} | {out[case] * 1e6:,.1f} |")
+    for suffix in ("", "_async"):
+        long_, short = out.get(f"stream200{suffix}"), out.get(f"stream20{suffix}")
+        if long_ is not None and short is not None:
+            print(f"\nper chunk{suffix or ' (sync)'}: {(long_ - short) / 180 * 1e6:.2f} us  "
+                  "(stream200 - stream20) / 180")
+    return out
+
+
+def profile(bench: Bench, case: str, calls: int, use_cprofile: bool) -> None:
+    for _ in range(20):
+        bench.call(case)
+    bench.drain()
+    if use_cprofile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(calls):
+            bench.call(case)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(r"cylestio_monitor|opentelemetry|wrapt", 40)
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0001)
+    profiler.start()
+    for i in range(calls):
+        bench.call(case)
+        if i % 500 == 0:
+            bench.drain()
+    profiler.stop()
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="ours-on", choices=("ours-off", "ours-on", "ours-sec"))
+    parser.add_argument("--cases", default="chat,stream200,stream20,chat_async,stream200_async,stream20_async")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--scale", type=float, default=0.5)
+    parser.add_argument("--profile", default=None, metavar="CASE")
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args()
+    bench = Bench(args.config, "simple")
+    if args.profile:
+        profile(bench, args.profile, args.calls, args.cprofile)
+        return
+    for case in args.cases.split(","):
+        for _ in range(3):
+            bench.call(case)
+    bench.drain()
+    started = time.perf_counter()
+    print(f"# A/B in one process, config {args.config}: python benchmarks/profile_hotpath.py "
+          + " ".join(sys.argv[1:]))
+    print("")
+    ab(bench, args.cases.split(","), args.rounds, args.scale)
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
