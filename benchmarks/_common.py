@@ -69,6 +69,11 @@ MESSAGES = [
         ),
     },
 ]
+# The same conversation with nothing for the scanner to find (the common case).
+MESSAGES_CLEAN = [
+    MESSAGES[0],
+    {"role": "user", "content": MESSAGES[1]["content"].replace(FAKE_TOKEN, "${{ secrets.GITHUB_TOKEN }}")},
+]
 RESPONSES_INPUT = "What is the capital of France? Answer in one short sentence."
 EMBED_INPUT = "Tell me a joke about opentelemetry"
 
@@ -109,6 +114,12 @@ def make_clients(fx: Fixtures) -> Tuple[Any, Any]:
 
 def _chat(client: Any) -> Any:
     return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=200)
+
+
+def _chat_clean(client: Any) -> Any:
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES_CLEAN, temperature=0.2, max_tokens=200
+    )
 
 
 def _stream(client: Any, n: int) -> Any:
@@ -159,6 +170,7 @@ async def _aresponses(client: Any) -> Any:
 CASES: Dict[str, Tuple[bool, Callable[[Any], Any], int]] = {
     "chat": (False, _chat, 60),
     "chat_async": (True, _achat, 60),
+    "chat_clean": (False, _chat_clean, 60),
     "stream200": (False, lambda c: _stream(c, 200), 8),
     "stream200_async": (True, lambda c: _astream(c, 200), 8),
     "stream20": (False, lambda c: _stream(c, 20), 30),
@@ -260,13 +272,13 @@ class Bench:
         self.config = config
         self.exporter = InMemorySpanExporter()
         export: Any = SimpleSpanProcessor(self.exporter) if processor == "simple" else BatchSpanProcessor(self.exporter)
-        if config == "ours-sec":
+        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        if config == "ours-sec":  # scanning + redaction (secrets, the default) in front of the export processor
             cls = security_processor_class()
             assert cls is not None
-            export = cls(export)
+            export = cls(export, meter_provider=self.meter_provider)
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(export)
-        self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
         trace.set_tracer_provider(self.tracer_provider)
         metrics.set_meter_provider(self.meter_provider)
         self._install(config)
@@ -347,6 +359,11 @@ class Bench:
                 call(fn)
             elapsed = perf_counter() - start
         return elapsed / n
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+        self.tracer_provider.shutdown()
 
     def drain(self) -> int:
         """Flush and drop exported spans (outside the timed loops). Returns how many there were."""

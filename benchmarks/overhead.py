@@ -63,6 +63,7 @@ def worker(config: str, processor: str) -> None:
             spans = bench.drain()
             result[case] = {"s": per_call, "spans": spans / n}
         print(json.dumps(result), flush=True)
+    bench.close()
 
 
 # -- parent -----------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ def budgets(res: Results, configs: List[str], processors: List[str]) -> str:
     lines = ["| budget | processor | value | limit | met |", "|---|---|---:|---:|---|"]
     ours = "ours-sec" if "ours-sec" in configs else "ours-on" if "ours-on" in configs else None
     for proc in processors:
-        for case in ("chat", "chat_async"):
+        for case in ("chat", "chat_async", "chat_clean"):
             o = res.overhead(ours, proc, case) if ours else None
             off = res.overhead("official", proc, case) if "official" in configs else None
             fl = res.overhead("floor", proc, case) if "floor" in configs else None

@@ -29,9 +29,8 @@ from _common import Bench
 
 
 def ab(bench: Bench, cases: List[str], rounds: int, scale: float) -> Dict[str, float]:
-    from opentelemetry.instrumentation.utils import suppress_instrumentation
-
     from _common import CASES
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
 
     diffs: Dict[str, List[float]] = {c: [] for c in cases}
     base: Dict[str, List[float]] = {c: [] for c in cases}
