@@ -123,7 +123,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             try:
                 out = self._process(span, content)
             except Exception:  # telemetry never breaks the application
-                _log.exception("security scan failed; span exported without scan attributes")
+                _log.debug("security scan failed; span exported without scan attributes", exc_info=True)
                 out = span
         for p in self._next:
             p.on_end(out)
