@@ -28,6 +28,7 @@ EVENTS_DROPPED = f"{NS}.findings.events_dropped"
 REDACTED_COUNT = f"{NS}.redactions.count"
 REDACTED_TYPES = f"{NS}.redactions.types"
 TRUNCATED = f"{NS}.scan.truncated"
+SCAN_FAILED = f"{NS}.scan.failed"  # content could not be scanned, so it was not exported
 
 # metric
 FINDINGS_METRIC = f"{NS}.findings"

@@ -123,8 +123,8 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             try:
                 out = self._process(span, content)
             except Exception:  # telemetry never breaks the application
-                _log.debug("security scan failed; span exported without scan attributes", exc_info=True)
-                out = span
+                _log.debug("security scan failed; span exported without its content", exc_info=True)
+                out = _without_content(span)
         for p in self._next:
             p.on_end(out)
 
@@ -232,20 +232,40 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             attrs[N.REDACTED_COUNT] = len(redacted)
             attrs[N.REDACTED_TYPES] = sorted({f.type for f in redacted})
         del events_changed
-        return ReadableSpan(
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=attrs,
-            events=events,
-            links=span.links,
-            kind=span.kind,
-            status=span.status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return _rebuild(span, attrs, events)
+
+
+def _rebuild(span: ReadableSpan, attrs: Dict[str, Any], events: List[Event]) -> ReadableSpan:
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attrs,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _without_content(span: ReadableSpan) -> ReadableSpan:
+    """Fail closed: a span whose content could not be scanned leaves without that content."""
+    try:
+        attrs = {k: v for k, v in (span.attributes or {}).items() if k not in N.CONTENT_ATTRIBUTES}
+        attrs[N.SCAN_FAILED] = True
+        events = [
+            Event(ev.name, {k: v for k, v in (ev.attributes or {}).items() if k not in N.EVENT_CONTENT_KEYS},
+                  ev.timestamp)
+            for ev in span.events
+        ]
+        return _rebuild(span, attrs, events)
+    except Exception:
+        _log.debug("could not strip content from the span", exc_info=True)
+        return span
 
 
 def _event_attributes(loc: Located) -> Dict[str, Any]:
