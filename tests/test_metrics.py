@@ -20,7 +20,7 @@ TPOC = "gen_ai.client.operation.time_per_output_chunk"
 # semconv: gen_ai.client.operation.duration and gen_ai.client.token.usage advisory boundaries
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
-CHUNK_BUCKETS = (0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5)
+CHUNK_BUCKETS = DURATION_BUCKETS  # semconv gives time_per_output_chunk the duration boundaries
 
 CHAT = "otel-contrib/test_chat_completion_no_content.yaml"
 CHAT_STREAM = "otel-contrib/test_chat_completion_streaming.yaml"
@@ -82,13 +82,17 @@ async def _call(kind: str, is_async: bool, status: int = 200) -> Any:
 
 
 def _response_model(kind: str) -> str:
+    return _response_field(kind, "model")
+
+
+def _response_field(kind: str, key: str) -> Any:
     item = replay_item({"chat": CHAT, "chat_stream": CHAT_STREAM, "responses": RESPONSES,
                         "responses_stream": RESPONSES_STREAM, "embeddings": EMBEDDINGS,
                         "completions": COMPLETIONS}[kind])
     if item.is_sse:
-        first = item.events()[0]
-        return (first.get("response") or first)["model"]
-    return item.json()["model"]
+        last = item.events()[-1]
+        return (last.get("response") or last).get(key) or (item.events()[0].get("response") or {}).get(key)
+    return item.json().get(key)
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -100,6 +104,9 @@ async def test_duration_and_tokens(kind, is_async, instrument, metric_reader):
     request_model = {"embeddings": "text-embedding-3-small", "completions": "davinci-002"}.get(kind, "gpt-4o-mini")
     base = {sc.OPERATION_NAME: operation, sc.PROVIDER_NAME: "openai", sc.REQUEST_MODEL: request_model,
             sc.RESPONSE_MODEL: _response_model(kind), sc.SERVER_ADDRESS: "localhost", sc.SERVER_PORT: 8000}
+    tier = _response_field(kind, "service_tier")
+    if tier:  # semconv: openai.response.service_tier is a recommended metric attribute
+        base[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
 
     duration = found[DURATION]
     assert duration.unit == "s"
@@ -135,6 +142,9 @@ async def test_duration_and_tokens(kind, is_async, instrument, metric_reader):
         assert per_chunk and all(dict(p.attributes) == base for p in per_chunk)
         assert all(tuple(p.explicit_bounds) == CHUNK_BUCKETS for p in per_chunk)
         assert sum(p.sum for p in per_chunk) <= point.sum
+        # one point per chunk after the first (semconv)
+        recorded = replay_item({"chat_stream": CHAT_STREAM, "responses_stream": RESPONSES_STREAM}[kind])
+        assert sum(p.count for p in per_chunk) == len(recorded.events()) - 1
     else:
         # streaming-only metrics are not reported for calls that do not stream
         assert TTFC not in found or not points(found[TTFC])

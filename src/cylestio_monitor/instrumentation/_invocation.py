@@ -47,11 +47,12 @@ def error_type(exc: BaseException) -> str:
 class Invocation:
     __slots__ = (
         "base_attrs",
-        "chunks",
         "content",
         "ended",
         "endpoint",
         "first_chunk",
+        "gaps",
+        "last_chunk",
         "in_next",
         "proxy",
         "retries",
@@ -75,8 +76,9 @@ class Invocation:
         self.ended = False
         self.state: Optional[StreamState] = None
         self.proxy: Any = None
-        self.chunks = 0
         self.first_chunk: Optional[float] = None
+        self.last_chunk = 0.0
+        self.gaps: List[float] = []  # time between consecutive chunks, after the first
         self.in_next = False
         self.retries = 0
         mode = settings.mode
@@ -138,9 +140,12 @@ class Invocation:
         self.state = self.endpoint.new_stream_state(self.want_content)
 
     def on_chunk(self, chunk: Any) -> None:
+        now = perf_counter()
         if self.first_chunk is None:
-            self.first_chunk = perf_counter()
-        self.chunks += 1
+            self.first_chunk = now
+        else:
+            self.gaps.append(now - self.last_chunk)
+        self.last_chunk = now
         try:
             self.state.on_chunk(chunk)  # type: ignore[union-attr]
         except Exception:
@@ -227,6 +232,9 @@ class Invocation:
         model = attrs.get(sc.RESPONSE_MODEL)
         if model:
             metric_attrs[sc.RESPONSE_MODEL] = model
+        tier = attrs.get(sc.OPENAI_RESPONSE_SERVICE_TIER)
+        if tier:
+            metric_attrs[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
         error = attrs.get(sc.ERROR_TYPE)
         if error:
             metric_attrs[sc.ERROR_TYPE] = error
@@ -237,8 +245,7 @@ class Invocation:
             attrs.get(sc.USAGE_INPUT_TOKENS),
             attrs.get(sc.USAGE_OUTPUT_TOKENS),
             ttfc,
-            self.chunks,
-            now - self.started,
+            self.gaps,
         )
 
     def _emit_event(self, content: _channel.GenAIContent) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from opentelemetry.metrics import Histogram, Meter
 
@@ -14,7 +14,8 @@ _DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
 _TOKEN_BUCKETS = [
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 ]
-_CHUNK_BUCKETS = [0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5]
+# semconv: time_to_first_chunk and time_per_output_chunk use the duration boundaries too
+_CHUNK_BUCKETS = _DURATION_BUCKETS
 
 
 class Instruments:
@@ -44,7 +45,7 @@ class Instruments:
         self.time_per_output_chunk: Histogram = meter.create_histogram(
             sc.METRIC_TIME_PER_OUTPUT_CHUNK,
             unit="s",
-            description="Time between consecutive chunks of a streamed response, after the first.",
+            description="Time per output chunk, recorded for each chunk received after the first one.",
             explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
         )
 
@@ -55,8 +56,7 @@ class Instruments:
         input_tokens: Optional[int],
         output_tokens: Optional[int],
         time_to_first_chunk: Optional[float] = None,
-        chunk_count: int = 0,
-        stream_time: float = 0.0,
+        chunk_gaps: Sequence[float] = (),
     ) -> None:
         self.duration.record(duration, attributes)
         if input_tokens is not None:
@@ -65,7 +65,8 @@ class Instruments:
             self.token_usage.record(output_tokens, {**attributes, sc.TOKEN_TYPE: sc.TOKEN_OUTPUT})
         if time_to_first_chunk is not None:
             self.time_to_first_chunk.record(time_to_first_chunk, attributes)
-            if chunk_count > 1:
-                # mean gap between chunks after the first: one data point per stream, not per chunk
-                per_chunk = (stream_time - time_to_first_chunk) / (chunk_count - 1)
-                self.time_per_output_chunk.record(max(per_chunk, 0.0), attributes)
+        # one point per chunk after the first (semconv), recorded at the end of the stream so the
+        # response model is known and the user's loop pays only a clock read per chunk
+        record = self.time_per_output_chunk.record
+        for gap in chunk_gaps:
+            record(gap, attributes)

@@ -96,7 +96,9 @@ try:
     from opentelemetry.semconv._incubating.attributes.openai_attributes import OpenaiApiTypeValues as _ApiType
 
     API_TYPE_RESPONSES: str = _ApiType.RESPONSES.value
+    API_TYPE_CHAT_COMPLETIONS: str = _ApiType.CHAT_COMPLETIONS.value
 except ImportError:  # pragma: no cover - older semantic-conventions
     API_TYPE_RESPONSES = "responses"
+    API_TYPE_CHAT_COMPLETIONS = "chat_completions"
 
 __all__ = [name for name in dir() if name.isupper()]

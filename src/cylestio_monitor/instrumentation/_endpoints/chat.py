@@ -128,6 +128,7 @@ def _output_message(message: Any, finish_reason: Any) -> dict:
 
 class ChatEndpoint(Endpoint):
     operation = sc.OP_CHAT
+    api_type = sc.API_TYPE_CHAT_COMPLETIONS
 
     def request_attributes(self, body: Mapping[str, Any]) -> Attributes:
         attrs: Attributes = {}
