@@ -91,6 +91,7 @@ async def test_chat_interaction(item: Interaction, is_async: bool, instrument, s
     assert span.name == f"chat {item.request['model']}"
     assert attrs[sc.OPERATION_NAME] == "chat"
     assert attrs[sc.PROVIDER_NAME] == "openai"
+    assert attrs[sc.OPENAI_API_TYPE] == "chat_completions"
     host = replay.base_url(item).split("://")[1].split("/")[0]
     assert attrs[sc.SERVER_ADDRESS] == host.split(":")[0]
     assert attrs[sc.SERVER_PORT] == (int(host.split(":")[1]) if ":" in host else 443)
