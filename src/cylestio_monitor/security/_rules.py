@@ -1,4 +1,4 @@
-"""Rules are data: loading, validating and building them.
+r"""Rules are data: loading, validating and building them.
 
 A rules file is TOML (or JSON with the same structure)::
 
@@ -19,6 +19,29 @@ A rules file is TOML (or JSON with the same structure)::
                                        #           higher priority (then the longer) wins
 
 The reported span is the named group ``value`` when the pattern has one, else the whole match.
+
+A second kind of rule, ``[[scores]]``, is a *weighted cue score* over the whole text: several
+weak cues (RE2 patterns), each with a weight; when the weights of the cues present add up to
+``threshold`` or more, the text gets one finding (its span is the match of the heaviest cue
+present). Each cue counts once however often it matches; weights may be negative (cues of
+look-alikes, e.g. a question *about* jailbreaks). Like a rule, a cue may have a named group
+``value`` (its reported span) and an ``allow`` list: a match whose value matches an ``allow``
+regex does not count (the first few matches of the cue are tried)::
+
+    [[scores]]
+    id = "pi-jailbreak-score"
+    type = "jailbreak"
+    threshold = 1.0
+    [[scores.cues]]
+    name = "never-refuses"
+    weight = 0.5
+    pattern = '''(?i)\bnever\s+refuses?\b'''
+    [[scores.cues]]
+    name = "token-game"
+    weight = 0.6
+    pattern = '''(?i)\btokens?\s+(?:will\s+be\s+)?deducted\b'''
+
+Scores are evaluated by :mod:`._scoring` after the pattern rules.
 """
 
 from __future__ import annotations
@@ -40,7 +63,9 @@ else:  # pragma: no cover
 __all__ = [
     "CATEGORIES",
     "SEVERITIES",
+    "Cue",
     "Rule",
+    "ScoreRule",
     "builtin_rules",
     "custom_rules",
     "load_rules",
@@ -93,6 +118,45 @@ class Rule:
         return all(VALIDATORS[v](value) for v in self.validators)
 
 
+@dataclass(frozen=True)
+class Cue:
+    """One weighted cue of a :class:`ScoreRule`."""
+
+    name: str
+    weight: float
+    pattern: str
+    description: str = ""
+    allow: Tuple[str, ...] = ()  # regexes: a match whose value matches one does not count
+
+
+@dataclass(frozen=True)
+class ScoreRule(Rule):
+    """A weighted cue score over the whole text (``[[scores]]`` in a rules file).
+
+    ``pattern`` is the alternation of the cue patterns (what can contribute at all). It is
+    evaluated by :mod:`._scoring`, not as a pattern rule: :meth:`accepts` is always false, so
+    an engine that treated it as one would report nothing rather than every cue.
+    """
+
+    threshold: float = 1.0
+    cues: Tuple[Cue, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.cues:
+            raise ValueError(f"score rule {self.id!r}: no cues")
+        if self.threshold <= 0:
+            raise ValueError(f"score rule {self.id!r}: threshold must be positive")
+        names = [c.name for c in self.cues]
+        if len(set(names)) != len(names):
+            raise ValueError(f"score rule {self.id!r}: duplicate cue names")
+        if sum(c.weight for c in self.cues if c.weight > 0) < self.threshold:
+            raise ValueError(f"score rule {self.id!r}: the positive weights cannot reach the threshold")
+
+    def accepts(self, value: str) -> bool:
+        return False
+
+
 def _as_tuple(value: Union[str, Sequence[str], None]) -> Tuple[str, ...]:
     if value is None:
         return ()
@@ -124,6 +188,34 @@ def rules_from_data(data: Mapping[str, Any], *, source: str = "<data>") -> List[
             )
         except KeyError as exc:
             raise ValueError(f"{source}: rule {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
+    for raw in data.get("scores", []):
+        item = {**defaults, **raw}
+        try:
+            cues = tuple(
+                Cue(
+                    name=c["name"],
+                    weight=float(c["weight"]),
+                    pattern=c["pattern"],
+                    description=c.get("description", ""),
+                    allow=_as_tuple(c.get("allow")),
+                )
+                for c in item["cues"]
+            )
+            out.append(
+                ScoreRule(
+                    id=item["id"],
+                    category=item["category"],
+                    type=item.get("type", item["id"]),
+                    severity=item.get("severity", "medium"),
+                    pattern="|".join(f"(?:{c.pattern})" for c in cues),
+                    priority=int(item.get("priority", 0)),
+                    description=item.get("description", ""),
+                    threshold=float(item.get("threshold", 1.0)),
+                    cues=cues,
+                )
+            )
+        except KeyError as exc:
+            raise ValueError(f"{source}: score {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
     return out
 
 
@@ -177,7 +269,9 @@ def custom_rules(
 
 def rules_to_dict(rules: Iterable[Rule]) -> Dict[str, Any]:
     """The inverse of :func:`rules_from_data` (for ``cylestio-monitor rules --json``)."""
-    return {
+    rules = list(rules)
+    scores = [r for r in rules if isinstance(r, ScoreRule)]
+    out: Dict[str, Any] = {
         "rules": [
             {
                 "id": r.id,
@@ -191,5 +285,19 @@ def rules_to_dict(rules: Iterable[Rule]) -> Dict[str, Any]:
                 "priority": r.priority,
             }
             for r in rules
+            if not isinstance(r, ScoreRule)
         ]
     }
+    if scores:
+        out["scores"] = [
+            {
+                "id": r.id,
+                "category": r.category,
+                "type": r.type,
+                "severity": r.severity,
+                "threshold": r.threshold,
+                "cues": [{"name": c.name, "weight": c.weight, "pattern": c.pattern} for c in r.cues],
+            }
+            for r in scores
+        ]
+    return out

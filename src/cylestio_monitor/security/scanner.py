@@ -1,28 +1,30 @@
 """The scanner: rules compiled once into a linear-time engine, findings with masked values.
 
-No OpenTelemetry, no ``openai``: a pure function of text. Matching runs in two stages:
+No OpenTelemetry, no ``openai``: a pure function of text. By definition a rule's findings are
+its RE2 regex's matches over the whole text (the ``value`` group, else the whole match) that
+pass its allow-list and validators; the engines (:mod:`._engine`) only avoid running regexes
+that cannot match. The default one, Hyperscan, finds in one pass over the text which rules
+match and where their first match ends, so RE2 runs only for those rules and only from near
+that point; its results are identical to running every rule over the whole text (the ``re2``
+engine), which ``tests/security/test_engine_equivalence.py`` checks.
 
-1. a *pre-filter* tells which rules can match at all, in one pass over the UTF-8 bytes
-   (Hyperscan when installed, else one RE2 ``Set``; both linear in the text);
-2. only those rules run their own RE2 regex to get exact spans, then their validators
-   (Luhn, IBAN mod-97, entropy, ...) and allow-list.
-
-RE2 guarantees linear time (no backtracking), so hostile input cannot stall a span
-processor. Texts longer than ``max_chars`` are scanned up to the cap and the result says
+RE2 and Hyperscan guarantee linear time (no backtracking), so hostile input cannot stall a
+span processor. Texts longer than ``max_chars`` are scanned up to the cap and the result says
 ``truncated``.
 """
 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-import re2
-
+from ._engine import ENGINES, Raw, make_engine
 from ._rules import Rule, builtin_rules, severity_rank
+from ._scoring import split_score_rules
 
-__all__ = ["DEFAULT_MAX_CHARS", "Finding", "ScanResult", "Scanner", "default_scanner", "mask"]
+__all__ = ["DEFAULT_MAX_CHARS", "ENGINES", "Finding", "ScanResult", "Scanner", "default_scanner", "mask"]
 
 DEFAULT_MAX_CHARS = 512 * 1024
 _VERBATIM = ("dangerous_command", "prompt_injection")
@@ -89,93 +91,6 @@ class ScanResult:
 _EMPTY = ScanResult(())
 
 
-def _hyperscan_pattern(pattern: str) -> bytes:
-    # Hyperscan has no named groups; capturing groups are fine (ignored).
-    return pattern.replace("(?P<", "(?<").encode()
-
-
-class _Hyperscan:
-    """Pre-filter: Hyperscan database in pre-filter + single-match mode, one scratch per thread."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        import hyperscan
-
-        self._hs = hyperscan
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
-        self._db.compile(
-            expressions=[_hyperscan_pattern(r.pattern) for r in rules],
-            ids=list(range(len(rules))),
-            elements=len(rules),
-            flags=flags,
-        )
-        self._local = threading.local()
-
-    def candidates(self, data: bytes) -> List[int]:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = self._hs.Scratch(self._db)
-        hits: List[int] = []
-        self._db.scan(data, match_event_handler=_collect, context=hits, scratch=scratch)
-        return hits
-
-
-def _collect(rule_index: int, _from: int, _to: int, _flags: int, hits: Any) -> None:
-    hits.append(rule_index)
-
-
-class _Re2Set:
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        opts = re2.Options()
-        opts.max_mem = 256 << 20
-        self._set = re2.Set.SearchSet(opts)
-        for r in rules:
-            self._set.Add(r.pattern.encode())
-        self._set.Compile()
-        self._all = list(range(len(rules)))
-
-    def candidates(self, data: bytes) -> List[int]:
-        hits = self._set.Match(data)
-        # None = the DFA ran out of memory on this text: confirm every rule (still linear)
-        return self._all if hits is None else list(hits)
-
-
-class _Keywords:
-    """Pre-filter on lower-case keywords only (rules without keywords always run)."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self._always = [i for i, r in enumerate(rules) if not r.keywords]
-        self._kw = [(i, r.keywords) for i, r in enumerate(rules) if r.keywords]
-
-    def candidates(self, data: bytes) -> List[int]:
-        low = data.lower()
-        out = list(self._always)
-        for i, kws in self._kw:
-            for k in kws:
-                if k.encode() in low:
-                    out.append(i)
-                    break
-        return out
-
-
-ENGINES = ("hyperscan", "re2set", "keywords")
-
-
-def _make_prefilter(engine: str, rules: Sequence[Rule]) -> Tuple[Any, str]:
-    if engine == "auto":
-        try:
-            return _Hyperscan(rules), "hyperscan"
-        except ImportError:
-            return _Re2Set(rules), "re2set"
-    if engine == "hyperscan":
-        return _Hyperscan(rules), engine
-    if engine == "re2set":
-        return _Re2Set(rules), engine
-    if engine == "keywords":
-        return _Keywords(rules), engine
-    raise ValueError(f"unknown engine {engine!r}; expected 'auto' or one of {ENGINES}")
-
-
 class Scanner:
     """Compiled rules. Thread-safe; build once and reuse.
 
@@ -202,59 +117,79 @@ class Scanner:
             raise ValueError(f"duplicate rule ids: {sorted(dupes)}")
         if max_chars <= 0:
             raise ValueError("max_chars must be positive")
+        chosen, self._scoring = split_score_rules(chosen)  # [[scores]] rules: a post-pass (_scoring.py)
         self.rules: Tuple[Rule, ...] = tuple(chosen)
         self.max_chars = max_chars
-        self._compiled = []
-        for r in self.rules:
-            try:
-                rx = re2.compile(r.pattern.encode())
-            except re2.error as exc:
-                raise ValueError(f"rule {r.id!r}: invalid RE2 pattern: {exc}") from None
-            group = rx.groupindex.get(b"value", 0)
-            self._compiled.append((r, rx, group))
-        self._prefilter: Any = None
+        cues = [cue.pattern for score in self._scoring.rules for cue in score.cues]
+        self._engine: Any = None
         self.engine: str = "none"
-        if self.rules:
-            self._prefilter, self.engine = _make_prefilter(engine, self.rules)
+        if self.rules or cues:
+            self._engine = make_engine(engine, self.rules, cues)
+            self.engine = self._engine.name
+        # The engine also tells which score cues occur; the score post-pass asks its RE2 Set
+        # the same question (`Set.Match(data)`: indices of the cue patterns that match), so the
+        # Set is fronted by one that answers from the engine's result for the text being scanned.
+        self._cues_present = threading.local()
+        cue_set = getattr(self._scoring, "_set", None)
+        if cues and cue_set is not None and hasattr(cue_set, "Match"):
+            setattr(self._scoring, "_set", _KnownCues(cue_set, self._cues_present))
 
     def scan(self, text: str) -> ScanResult:
         """Scan ``text``; findings are sorted by offset, one per span and category."""
-        if not text or self._prefilter is None:
+        if not text or self._engine is None:
             return _EMPTY
         truncated = len(text) > self.max_chars
         if truncated:
             text = text[: self.max_chars]
-        data = text.encode("utf-8", "surrogatepass")
-        hits = self._prefilter.candidates(data)
-        if not hits:
-            return ScanResult((), truncated, len(text))
-        ascii_only = len(data) == len(text)
-        raw: List[Tuple[int, int, Rule, int]] = []
-        for i in hits:
-            rule, rx, group = self._compiled[i]
-            for m in rx.finditer(data):
-                bs, be = m.start(group), m.end(group)
-                if bs < 0 or be <= bs:
-                    continue
-                if ascii_only:
-                    s, e = bs, be
-                else:
-                    s = len(data[:bs].decode("utf-8", "ignore"))
-                    e = s + len(data[bs:be].decode("utf-8", "ignore"))
-                value = text[s:e]
-                if rule.accepts(value):
-                    raw.append((s, e, rule, i))
-        return ScanResult(_resolve(raw, text), truncated, len(text))
+        raw, cues = self._engine.scan(text)
+        result = ScanResult(_resolve(raw, text) if raw else (), truncated, len(text))
+        if not self._scoring:
+            return result
+        if cues is None:
+            return self._scoring.apply(result, text)
+        self._cues_present.value = (text.encode("utf-8"), cues)
+        try:
+            return self._scoring.apply(result, text)
+        finally:
+            self._cues_present.value = None
 
 
-def _resolve(raw: List[Tuple[int, int, Rule, int]], text: str) -> Tuple[Finding, ...]:
-    """Keep one finding per overlapping group within a category (priority, length, rule order)."""
-    raw.sort(key=lambda t: (-t[2].priority, -(t[1] - t[0]), t[0], t[3]))
-    kept: List[Tuple[int, int, Rule, int]] = []
-    for s, e, rule, i in raw:
-        if any(k[2].category == rule.category and s < k[1] and k[0] < e for k in kept):
+class _KnownCues:
+    """An RE2 ``Set`` of the score cues that answers from the engine's result when it has one."""
+
+    def __init__(self, cue_set: Any, known: threading.local) -> None:
+        self._set = cue_set
+        self._known = known
+
+    def Match(self, data: bytes) -> Any:
+        known = getattr(self._known, "value", None)
+        if known is not None and known[0] == data:
+            return list(known[1])
+        return self._set.Match(data)
+
+
+def _resolve(raw: List[Raw], text: str) -> Tuple[Finding, ...]:
+    """Keep one finding per overlapping group within a category (priority, length, rule order).
+
+    Greedy in that order: a match is kept unless it overlaps one already kept in its category.
+    The kept spans of a category are disjoint, so one look-up in their sorted starts tells
+    (O(log n) per match, not a comparison with every kept one).
+    """
+    raw.sort(key=lambda t: (-t[2].priority, t[0] - t[1], t[0], t[3]))
+    kept: List[Raw] = []
+    spans: Dict[str, Tuple[List[int], List[int]]] = {}
+    for item in raw:
+        s, e, rule, _ = item
+        starts_ends = spans.get(rule.category)
+        if starts_ends is None:
+            starts_ends = spans[rule.category] = ([], [])
+        starts, ends = starts_ends
+        j = bisect_left(starts, e)  # kept spans starting before e: starts[:j]; the last ends last
+        if j and ends[j - 1] > s:
             continue
-        kept.append((s, e, rule, i))
+        starts.insert(j, s)
+        ends.insert(j, e)
+        kept.append(item)
     kept.sort(key=lambda t: (t[0], t[1]))
     return tuple(
         Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)) for s, e, r, _ in kept
