@@ -106,13 +106,12 @@ class CueScoring:
         if not self._cues or not data:
             return out
         assert self._set is not None
-        hits = self._set.Match(data)
-        if hits is None:  # the Set's DFA ran out of memory on this text: every cue on its own (linear)
-            hits = range(len(self._cues))
+        # indices of the cues that match (the Python binding returns None for "none")
+        hits = self._set.Match(data) or ()
         for i in sorted(hits):
             cue = self._cues[i]
             span: Optional[Tuple[int, int]] = None
-            if cue.allow:  # only cues with an allow list need their matches confirmed here
+            if cue.allow:  # cues with an allow list are confirmed match by match
                 span = cue.first(data)
                 if span is None:
                     continue
