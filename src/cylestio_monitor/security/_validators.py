@@ -30,7 +30,12 @@ _PLACEHOLDER = re.compile(
     r"password|pass)|(?:key|token|secret|password)[_-]?here|placeholder|changeme|change[_-]?me|replace[_-]?me"
     r"|redacted|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$)"
 )
-_ENV_LOOKUP = re.compile(r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|\$[A-Z_]{3,}|secrets\.)")
+# environment look-ups; a shell $VAR only in upper case ($production is not one)
+_ENV_LOOKUP = re.compile(
+    r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|(?-i:\$[A-Z_][A-Z0-9_]{2,})|secrets\.)"
+)
+# a variable reference ($password, ${db_pass}) or a value cut short for display ("ops_eyJ...", "abc..")
+_VARIABLE_OR_TRUNCATED = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|\.{2,}$")
 
 
 # AWS documentation keys, runs of one character, keyboard/alphabet/digit sequences: samples
@@ -42,7 +47,12 @@ _DOC_EXAMPLE = re.compile(
 
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``."""
-    if _PLACEHOLDER.search(value) or _ENV_LOOKUP.search(value) or _DOC_EXAMPLE.search(value):
+    if (
+        _PLACEHOLDER.search(value)
+        or _ENV_LOOKUP.search(value)
+        or _DOC_EXAMPLE.search(value)
+        or _VARIABLE_OR_TRUNCATED.search(value)
+    ):
         return True
     # one character repeated (``aaaaaaaa``, ``00000000``)
     return len(value) >= 6 and len(set(value)) <= 2
@@ -132,9 +142,17 @@ _CLASSES = (str.islower, str.isupper, str.isdigit)
 def password(value: str) -> bool:
     """A plausible password in an assignment: not a placeholder, not code, mixed characters."""
     v = value.strip("'\"")
+    if re.search(r"[()\[\]]|^\w+\.\w+", v):  # code: calls, indexing, attribute access
+        return False
+    return password_literal(v)
+
+
+def password_literal(value: str) -> bool:
+    """A plausible password in a quoted literal (``"n83.bat47Fy4"`` is not attribute access)."""
+    v = value.strip("'\"")
     if len(v) < 6 or len(v) > 128 or is_placeholder(v):
         return False
-    if re.search(r"[()\[\]]|^\w+\.\w+|^(?:true|false|null|none)$", v, re.I):  # code, calls, attributes
+    if re.fullmatch(r"true|false|null|none", v, re.I):
         return False
     classes = sum(any(f(c) for c in v) for f in _CLASSES) + any(not c.isalnum() for c in v)
     if classes < 2 or v.isdigit():
@@ -171,6 +189,7 @@ VALIDATORS: Dict[str, Callable[[str], bool]] = {
     "phone_any": phone_any,
     "entropy": entropy,
     "password": password,
+    "password_literal": password_literal,
     "token": token,
     "sql_no_where": sql_no_where,
     "not_placeholder": not_placeholder,
