@@ -296,7 +296,13 @@ def rules_to_dict(rules: Iterable[Rule]) -> Dict[str, Any]:
                 "type": r.type,
                 "severity": r.severity,
                 "threshold": r.threshold,
-                "cues": [{"name": c.name, "weight": c.weight, "pattern": c.pattern} for c in r.cues],
+                "priority": r.priority,
+                "description": r.description,
+                "cues": [
+                    {"name": c.name, "weight": c.weight, "pattern": c.pattern, "description": c.description,
+                     "allow": list(c.allow)}
+                    for c in r.cues
+                ],
             }
             for r in scores
         ]
