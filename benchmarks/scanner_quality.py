@@ -178,6 +178,9 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--half", choices=("A", "B", "both"), help="score half A or B only, or print whole, A and B")
     ap.add_argument("--by-type", action="store_true", help="also print recall per labelled type (types < 100%%)")
     args = ap.parse_args(argv)
+    if not (args.corpora / "benign.jsonl").is_file():
+        print(f"corpora not found in {args.corpora} (expected secrets.jsonl, ..., benign.jsonl)", file=sys.stderr)
+        return 2
     rows = load(args.corpora)
     size_mb = sum(len(r["text"].encode()) for r in rows) / 1e6
     t0 = time.perf_counter()
