@@ -328,3 +328,41 @@ def test_direct_task_requests_are_not_injections_but_the_same_line_in_an_email_i
     assert "prompt_injection" not in _cats(task)  # the user asking for it directly
     email = f"Use only the email below.\n<email>\nSubject: hello\nHi Ana,\n{task}\nBo\n</email>\nWho wrote it?"
     assert "prompt_injection" in _cats(email)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Text me on +49 151 59663433 when it ships.", "+49 151 59663433"),
+        ("Meu celular: +55 11 99859-4243", "+55 11 99859-4243"),
+        ("my registered number 0961-7596216 got no SMS", "0961-7596216"),
+        ("082 490 1693-Office, 082 490 1694-Fax", "082 490 1693"),
+        ("Phone:\n358 0594\nE-mail:", "358 0594"),
+        ("ID:gildong.hong@example.com", "gildong.hong@example.com"),
+        ("card 3056 930902 5904 was declined", "3056 930902 5904"),  # Diners 4-6-4
+        ("lost my maestro card 676283910476 yesterday", "676283910476"),  # 12 digits, labelled
+        ("JCB 180029473156280 on file", "180029473156280"),
+    ],
+)
+def test_pii_forms(text: str, value: str) -> None:
+    found = [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "pii"]
+    assert value in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 676283910477 shipped",  # 12 digits without a card label (and Luhn-invalid)
+        "ticket 676283910476 closed",  # 12 digits, Luhn-valid, but not labelled as a card
+        "postgres://admin:s3cr3t@db.example.com:5432/app",  # the password is not an e-mail
+        "Build 2025-11-21 09:30, version 1.23.33",
+    ],
+)
+def test_pii_form_lookalikes(text: str) -> None:
+    assert "pii" not in _cats(text), SCANNER.scan(text).findings
+
+
+@pytest.mark.parametrize("name", ["SecretManagerKey2", "getAccessToken", "DB_PASSWORD_FILE", "secrets-manager-key"])
+def test_identifiers_are_not_tokens(name: str) -> None:
+    assert "secret" not in _cats(f"api_key = {name}")
+    assert "secret" in _cats("api_key = Q9xL2kP7vR4mT8zN")

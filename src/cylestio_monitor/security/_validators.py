@@ -160,6 +160,15 @@ def password_literal(value: str) -> bool:
     return shannon_entropy(v) >= 2.5
 
 
+# names, not values: SecretManagerKey2, getAccessToken, DB_PASSWORD_FILE, secrets-manager-key
+_IDENTIFIER = re.compile(
+    r"[A-Z][a-z]+(?:[A-Z][a-z]{2,})+\d{0,3}"  # PascalCase
+    r"|[a-z]{2,}(?:[A-Z][a-z]{2,})+\d{0,3}"  # camelCase
+    r"|[A-Z]{2,}(?:_[A-Z0-9]{2,})+"  # UPPER_SNAKE
+    r"|[a-z]{2,}(?:-[a-z]{2,})+\d{0,3}"  # kebab-case
+)
+
+
 def token(value: str) -> bool:
     """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
     v = value.strip("'\"")
@@ -167,6 +176,7 @@ def token(value: str) -> bool:
         any(c.isdigit() for c in v)
         and any(c.isalpha() for c in v)
         and not re.fullmatch(r"[a-z]+(?:[_.-][a-z0-9]+)+", v)  # identifiers: my_var_2, foo.bar
+        and not _IDENTIFIER.fullmatch(v)
         and entropy(v)
     )
 
