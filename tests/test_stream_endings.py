@@ -151,7 +151,7 @@ def _create(client: Any, endpoint: str) -> Any:
     if endpoint == "chat":
         messages = [{"role": "user", "content": "Say this is a test"}]
         return client.chat.completions.create(model="gpt-4", messages=messages, stream=True,
-                                              stream_options={"include_usage": True})
+                                              extra_body={"stream_options": {"include_usage": True}})
     if endpoint == "completions":
         return client.completions.create(model="davinci-002", prompt="Tell me a joke about opentelemetry",
                                          stream=True)
@@ -263,6 +263,10 @@ MATRIX = [(e, n, a) for e in SOURCES for n in ENDINGS for a in (False, True) if 
 @pytest.mark.parametrize(("endpoint", "ending", "is_async"), MATRIX,
                          ids=[f"{e}-{n}-{'async' if a else 'sync'}" for e, n, a in MATRIX])
 async def test_stream_ending(endpoint, ending, is_async, instrument, span_exporter):
+    if endpoint == "responses" and not hasattr(openai.OpenAI, "responses"):
+        pytest.skip(f"openai {openai.__version__} has no Responses API")
+    if ending in ("break_close", "with_exit", "user_exception") and not hasattr(openai.Stream, "close"):
+        pytest.skip(f"openai {openai.__version__} streams have no close() / context manager")
     outcome = await _async(endpoint, ending) if is_async else _sync(endpoint, ending)
     gc.collect()  # a second ending (GC after close) must not end the span again
 
@@ -282,7 +286,8 @@ async def test_stream_ending(endpoint, ending, is_async, instrument, span_export
     elif ending == "server_error" and endpoint != "responses":
         assert isinstance(raised, openai.APIError)
     elif ending == "connection_lost":
-        assert isinstance(raised, openai.APIConnectionError)
+        # newer SDKs wrap the transport error; early 1.x let httpx's own error through
+        assert isinstance(raised, (openai.APIConnectionError, mock_openai.httpx.RemoteProtocolError)), raised
     elif ending == "cancelled":
         assert isinstance(raised, asyncio.CancelledError)
     else:
@@ -290,6 +295,8 @@ async def test_stream_ending(endpoint, ending, is_async, instrument, span_export
 
     # status and error.type
     error = _expected_error(endpoint, ending, is_async)
+    if ending == "connection_lost":  # whichever class the installed SDK raised
+        error = f"{type(raised).__module__}.{type(raised).__qualname__}"
     if error is None:
         assert span.status.status_code is StatusCode.UNSET
         assert sc.ERROR_TYPE not in attrs
