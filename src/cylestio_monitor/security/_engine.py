@@ -43,6 +43,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import warnings
@@ -297,6 +298,10 @@ def _class_atom(p: str, j: int) -> Tuple[Optional[int], str, int]:
     return ord(p[j]), p[j], j + 1
 
 
+_BOUNDED = re.compile(r"\{(\d+),(\d+)\}")  # applied to rule patterns only, never to text
+_WIDEN_ABOVE = 8
+
+
 def hyperscan_expression(pattern: str) -> bytes:
     """``pattern`` (RE2) rewritten for Hyperscan over the folded text; raises ``_Untranslatable``."""
     out: List[str] = []
@@ -314,6 +319,13 @@ def hyperscan_expression(pattern: str) -> bytes:
         elif c == "[":
             text, i = _rewrite_class(pattern, i)
             out.append(text)
+        elif c == "{" and _BOUNDED.match(pattern, i):
+            # {n,m} with a large m becomes {n,}: a superset that Hyperscan compiles and runs faster
+            m = _BOUNDED.match(pattern, i)
+            assert m is not None
+            lo, hi = int(m.group(1)), int(m.group(2))
+            out.append(f"{{{lo},}}" if hi > _WIDEN_ABOVE else m.group(0))
+            i = m.end()
         elif pattern.startswith("(?P<", i):
             out.append("(?<")
             i += 4
