@@ -38,15 +38,55 @@ _ENV_LOOKUP = re.compile(
 _VARIABLE_OR_TRUNCATED = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|\.{2,}$")
 
 
-# AWS documentation keys, runs of one character, keyboard/alphabet/digit sequences: samples
-_DOC_EXAMPLE = re.compile(
-    r"EXAMPLE|(.)\1{5,}|(?i:abcdef|bcdefg|ghijkl|mnopqr|uvwxyz|123456|234567|345678|qwerty|#{4,}|randomstring"
-    r"|string[_-]?here|fake|sample|dummy)"
-)
+# AWS documentation keys, keyboard rows, words that say "this is not a real one"
+_DOC_EXAMPLE = re.compile(r"EXAMPLE|(?i:qwerty|#{4,}|randomstring|string[_-]?here|fake|sample|dummy)")
+
+# A value is a sample when most of it is made of runs like ``123456``, ``abcdef``, ``zyx``,
+# ``000000``: real keys contain a short run now and then (or an id such as ``511111111`` in a
+# Slack token), samples are *dominated* by them.
+SEQUENCE_SHARE = 0.6
+
+
+def _step(a: str, b: str) -> int:
+    """+1 / -1 / 0 when ``b`` follows, precedes or repeats ``a`` (digits, or ASCII letters of one
+    case; ``9`` -> ``0`` wraps), else 2."""
+    if a.isdigit() and b.isdigit():
+        d = (ord(b) - ord(a)) % 10
+        return {0: 0, 1: 1, 9: -1}.get(d, 2)
+    if a.isascii() and b.isascii() and a.isalpha() and b.isalpha() and a.islower() == b.islower():
+        d = ord(b) - ord(a)
+        return d if d in (-1, 0, 1) else 2
+    return 2
+
+
+def sequence_share(value: str) -> float:
+    """Share of the alphanumeric characters of ``value`` that lie in runs of 3+ characters
+    stepping by +1, -1 or 0 (``abc``, ``987``, ``aaa``)."""
+    n = len(value)
+    alnum = sum(c.isalnum() for c in value)
+    if not alnum:
+        return 0.0
+    covered = 0
+    i = 0
+    while i < n - 1:
+        s = _step(value[i], value[i + 1])
+        if s == 2:
+            i += 1
+            continue
+        j = i + 1
+        while j < n - 1 and _step(value[j], value[j + 1]) == s:
+            j += 1
+        if j - i >= 2:  # a run of j - i + 1 >= 3 characters
+            covered += j - i + 1
+            i = j + 1
+        else:
+            i = j
+    return covered / alnum
 
 
 def is_placeholder(value: str) -> bool:
-    """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``."""
+    """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``,
+    values dominated by sample sequences (``ntn_1234567890...``)."""
     if (
         _PLACEHOLDER.search(value)
         or _ENV_LOOKUP.search(value)
@@ -54,8 +94,9 @@ def is_placeholder(value: str) -> bool:
         or _VARIABLE_OR_TRUNCATED.search(value)
     ):
         return True
-    # one character repeated (``aaaaaaaa``, ``00000000``)
-    return len(value) >= 6 and len(set(value)) <= 2
+    if len(value) >= 6 and len(set(value)) <= 2:  # one or two characters repeated
+        return True
+    return len(value) >= 6 and sequence_share(value) >= SEQUENCE_SHARE
 
 
 def luhn(value: str) -> bool:
@@ -144,6 +185,8 @@ def password(value: str) -> bool:
     v = value.strip("'\"")
     if re.search(r"[()\[\]]|^\w+\.\w+", v):  # code: calls, indexing, attribute access
         return False
+    if re.fullmatch(r"[A-Za-z_][\w.-]*=[\w.-]*", v):  # a nested setting: min_length=12
+        return False
     return password_literal(v)
 
 
@@ -169,13 +212,24 @@ _IDENTIFIER = re.compile(
 )
 
 
+# identifiers and dotted names made of words: my_var_2, foo.bar, api-v2, config.db_host_01 (a
+# segment is a word with at most a few trailing digits, or a short number; ``csk-4f8a...``,
+# ``live_9c2e...`` have random segments and are not names)
+_SNAKE_OR_DOTTED = re.compile(r"[a-z]{1,24}\d{0,3}(?:[_.-](?:[a-z]{1,24}\d{0,3}|\d{1,4}))+")
+
+
+# file system paths and URL paths: ~/.ssh/id_ed25519.pub, ./certs/server.pem, /api/v1/token
+_PATH = re.compile(r"^[~.]{0,2}/|^[\w.-]+(?:/[\w.-]+)+\.[a-z]{1,5}$")
+
+
 def token(value: str) -> bool:
     """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
     v = value.strip("'\"")
     return (
         any(c.isdigit() for c in v)
         and any(c.isalpha() for c in v)
-        and not re.fullmatch(r"[a-z]+(?:[_.-][a-z0-9]+)+", v)  # identifiers: my_var_2, foo.bar
+        and not _SNAKE_OR_DOTTED.fullmatch(v)
+        and not _PATH.search(v)
         and not _IDENTIFIER.fullmatch(v)
         and entropy(v)
     )
