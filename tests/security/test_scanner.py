@@ -366,3 +366,137 @@ def test_pii_form_lookalikes(text: str) -> None:
 def test_identifiers_are_not_tokens(name: str) -> None:
     assert "secret" not in _cats(f"api_key = {name}")
     assert "secret" in _cats("api_key = Q9xL2kP7vR4mT8zN")
+
+
+# ------------------------------------------------------------------ generalisation: formats and carriers
+# Documented provider formats (values made up with a random generator, not taken from any corpus).
+PROVIDER_TOKENS = [
+    ('nvidia', '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'),
+    ('tavily', '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'),
+    ('cerebras', 'csk-3u5fxz9mdzrv2t3hacr5icff639fn3x7wx8ijyb5h94nw8au'),
+    ('aws-session', 'IQoJb3JpZ2luX2VjEOy8kpDtYLQmVOhs4wTmeCmuoxXKMCV6uPdvF2wYBHNYjKU4T1NB/5J6OOjtNyuCkQz3Dc4YC8wXcg8HNNyNl+PxgL5PmucqEhR9Ico6q90/oOfe+vKc1CxE3WPF'),
+    ('gitlab-session', '_gitlab_session=n9fpwwcsi52z8du7bmr013wtd04qhai4'),
+    ('slack-legacy-bot', 'xoxb-71498443524-bLIyiPupbyzMthIV7pcJUTPV'),
+    ('slack-legacy-ws', 'xoxa-2-MFThwjeeTSxtb3DwWReeUm9A5UVg4Z'),
+    ('slack-config-refresh', 'xoxe-1-A3XSXPIBR77UL41ETJ27DG7NBKVJCAQFZZZ5JFIHC6CY8YZTEW1LV9OXMLRCEZH4MI1UKV3DWIWTYW8KA6D56W6OXUC7853JTK90I1WGLYZKWVZE0YZR21N12X7HZF7VLX5DI7WHDF6REAEYKY'),
+    ('twitter-bearer', 'AAAAAAAAAAAAAAAAAAAAAACw0jpwvSsidAqNKvPJ7Ghtbu5jk59TTQXj44i6NPvoO5i4Oycv23zfZjWTIq793kryasjZxaYHWEjPljokZytC1uj7'),
+    ('mapbox-pk', 'pk.eyJT2Varnf8IJwyhTVibBwKazQhXlB5zrR7FQ5XxbWvtdeRBTfejqZdkqXQpr7W.czboLiObuNzMutt4s5xzUG'),
+    ('bitbucket-app-pw', 'ATBBnrboMjAIlfDIwXMLxaLtpHUT0SqqF38B336B'),
+    ('newrelic-nrjs', 'NRJS-d905cf448234221f807'),
+    ('nuget-apikey', 'oy2fqinvlc30tla7nx02t38avrvl52ojjb4np4pari6mob'),
+    ('adobe-secret', 'p8e-rIWG31irGIu3wtpCHZbvVByte9gJLN6O'),
+    ('clickhouse', '4b1dOJBhOAW4Q7hDljnzc6IV1XRJBMMiNIhjYo7Ugm'),
+    ('duffel', 'duffel_test_kqDMZ9bphEpOajSzXFWJ27mBR76rDyMKwf3j4e5U9P_'),
+    ('easypost', 'EZAKS26DsPORgg0CMgyfm8oG4dgRdva68X4YZpYK3TyzpCBrrKc1sLEIta'),
+    ('flutterwave', 'FLWSECK_TEST-78df153adh57b10g6ad1987329a1bg89-X'),
+    ('harness', 'pat.QSUnUMWYVS-onSq0qz0TxK.wj3ZdzUw2HAfzbYvDbKc03IQ.VjxjBZwg0GA69BxPmYr2'),
+    ('infracost', 'ico-Udbd3J59TPD3TR0aeNogJNxwEZAAXAtK'),
+    ('maxmind', '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'),
+    ('octopus', 'API-TH4B7U4D622CM61BLLABR821F4'),
+    ('openshift', 'sha256~F_rPitbbYGhPUa6gKolPUR1P5igkP8yFyXsBst9wwtM'),
+    ('settlemint', 'sm_pat_qmClkvkSyYf6dvek'),
+    ('shippo', 'shippo_live_e2eeb187f7702c3d6c44c0bc0d017c4047e26eb6'),
+    ('yandex-aqvn', 'AQVN-T-sTSwJDKTeuJkR6P-Shz0etmM_uqeEDnF9'),
+    ('plaid', 'access-sandbox-06ed48f2-2cbe-2280-4924-ad7a73dc49ef'),
+    ('lob', 'live_d89b226c31b4b7ae6f5b11873a00f842c05'),
+    ('authress', 'sc_fvms4wzm2u.fm3hd.acc_zl8ws9hvia6xau6wnzy2.fw-+1itt-z04-oi=ivv1mtgmc7xbxfwaec2aityvydyoa9_8azsfbqf_qwi7'),
+    ('jwt-b64', 'ZXlKaGJHY2lPaUpJVXpJMU5pSXNJblI1Y0NJNklrcFhWQ0o5T5seYk806irUyvMmfyvgcDRWOkgcM0gLKIPtKtdeMB1BW1FKXfl20o2xitI7eExA7cFFy38ogOSzzYw5'),
+    ('e2b', 'e2b_c88571e63dc6f1ed3fc07941491f7a83c2c74671'),
+    ('apify', 'apify_api_RxUeid0LHtG20mONcN6Ntt3ZVOZOMNp1o5bn'),
+]
+
+
+def _value(token: str) -> str:
+    return token.split("=", 1)[1] if token.startswith("_gitlab_session=") else token
+
+
+@pytest.mark.parametrize(("name", "token"), PROVIDER_TOKENS)
+@pytest.mark.parametrize(
+    "carrier",
+    ["{t}", "here it is: {t} - is it valid?", 'cfg = {{"key": "{t}"}}', 'log line: "\x1b[94m{t}\x1b[0m";'],
+)
+def test_provider_formats_in_any_carrier(name: str, token: str, carrier: str) -> None:
+    text = carrier.format(t=token)
+    value = _value(token)
+    found = [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+    assert any(value in v or v in value for v in found), (name, found)
+
+
+# gitleaks' public sample templates: the syntaxes an assignment of a credential is written in
+ASSIGNMENT_SYNTAXES = [
+    '{i}Token="{s}"', "{i}Token = {s}", '{{\n    "{i}_token": "{s}"\n}}', '\\{{\n    \\"{i}_token\\": \\"{s}\\"\n\\}}',
+    "<{i}Token>{s}</{i}Token>", "<{i}Token>\n    {s}\n</{i}Token>", "{i}_token: {s}", "{i}_token: '{s}'",
+    "{i}_token: |\n  {s}", "{i}_token: >\n  {s}", 'string {i}Token = "{s}";', 'var {i}Token string = "{s}"',
+    '{i}Token := "{s}"', "{i}Token := `{s}`", 'String {i}Token = "{s}";', '${i}Token .= "{s}"', "{i}Token,{s},",
+    '  "{i}Token" => "{s}"', '{I}_TOKEN ::= "{s}"', '{I}_TOKEN :::= "{s}"', '{I}_TOKEN ?= "{s}"', '{I}_TOKEN += "{s}"',
+]
+
+
+@pytest.mark.parametrize("syntax", ASSIGNMENT_SYNTAXES)
+@pytest.mark.parametrize(
+    ("ident", "value"),
+    [("cohere", "Y78Sut8DeLq2eSB8mgzmT44DGp0Zx72nG4SAl8Ln"), ("okta", "00zbKHDurric-3FuG20jtTRHtU2gLlds2zMWsn5C-p"), ("heroku", "0f9d3c1e-7a2b-4c8d-9e6f-5a4b3c2d1e0f")],
+)
+def test_generic_assignment_in_every_syntax(syntax: str, ident: str, value: str) -> None:
+    text = syntax.format(i=ident, I=ident.upper(), s=value)
+    found = [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+    assert value in found, (text, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ('config["cohere"] = "rGJW8oqtQYOeeVNsvQ3vBEOcDAI4uV3nnUmYraP5"', "rGJW8oqtQYOeeVNsvQ3vBEOcDAI4uV3nnUmYraP5"),
+        ("DATADOG_APP_KEY: 9c3f5e1a7b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e", "9c3f5e1a7b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e"),
+        ("the password is Tr0ub4dor&3.", "Tr0ub4dor&3"),
+        ("Password for the admin account was: x9!Lq2zz", "x9!Lq2zz"),
+        ("log in with password Sjdn43ss@!", "Sjdn43ss@!"),
+        ('requests.get(url, auth=("admin", "s3cretP@ss"))', "s3cretP@ss"),
+        ('server.login("me@example.com", "app-pass-19x")', "app-pass-19x"),
+        ('conn.setPassword("Kx82!mmQ")', "Kx82!mmQ"),
+        ("my API key is 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+        ("-User:admin -PasswordOld:Wq7#zL2pXv", "Wq7#zL2pXv"),
+        ("Passwort: Geheim123!", "Geheim123!"),
+        ("비밀번호 : Qwe12#asd", "Qwe12#asd"),
+        ("ftp://bob:Xy7!pQ2w@files.example.com/x", "Xy7!pQ2w"),
+        ("basic_auth = 'http://username:whyuseplainhttpforpasswords@example.com'", "whyuseplainhttpforpasswords"),
+        ("keytool -storepass Ch4ngeIt!x -keypass K3yP@ss9", "Ch4ngeIt!x"),
+        ("openssl pkcs12 -passout pass:S3cr3tPa55 -in a.pem", "S3cr3tPa55"),
+        ("xfreerdp /u:admin /p:Adm1nP@ss /v:host", "Adm1nP@ss"),
+        # a real-looking key with a run of one digit (an id) is not a sample
+        ("slack_token: xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c", "xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c"),
+    ],
+)
+def test_generalised_secret_forms(text: str, secret: str) -> None:
+    found = [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+    assert secret in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # samples dominated by sequences
+        "sk-ant-api03-abc123xyz-456de-klMnopqrstuvwx-3456yza789bcde-1234fghijklmnopAA",
+        "DATABRICKS_TOKEN=dapi123456789012345678a9bc01234defg5",
+        "ntn_123456789012345678901234567890123456789012345678901234567890",
+        '"token1": "xoxp-1234567890"',
+        # names, paths, URLs, settings, prose about passwords and keys
+        "token_url: https://oauth2.googleapis.com/token",
+        "public_key_path: ~/.ssh/id_ed25519.pub",
+        "password_policy: min_length=12,require_digit=true",
+        'okta_url = "https://dev-123456.okta.com/oauth2/default"',
+        "heroku_app_name = my-app-2024",
+        "rsync --pass-through --archive src/ dst/",
+        "Your password is incorrect, please try again.",
+        "The password is stored in Vault under secret/app.",
+        "Please re-enter your password.",
+        "the api key is stored in the environment variable OPENAI_API_KEY",
+        "passport number: X1234567",
+        "postgresql://user:password@localhost:5432/mydb",
+        "ftp://anonymous:anonymous@ftp.example.org/pub",
+        "http://localhost:8080@example.com/",
+    ],
+)
+def test_generalised_lookalikes(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings
+

@@ -203,6 +203,18 @@ def password_literal(value: str) -> bool:
     return shannon_entropy(v) >= 2.5
 
 
+def password_mixed(value: str) -> bool:
+    """A password written in prose ("the password is Tr0ub4dor&3"): :func:`password` and also
+    letters with digits, or symbols with both cases - so that words ("incorrect", "re-enter")
+    are not taken for one."""
+    v = value.strip("'\"")
+    if not password(v) or not any(c.isalpha() for c in v):
+        return False
+    if any(c.isdigit() for c in v):
+        return True
+    return any(not c.isalnum() for c in v) and any(c.isupper() for c in v) and any(c.islower() for c in v)
+
+
 # names, not values: SecretManagerKey2, getAccessToken, DB_PASSWORD_FILE, secrets-manager-key
 _IDENTIFIER = re.compile(
     r"[A-Z][a-z]+(?:[A-Z][a-z]{2,})+\d{0,3}"  # PascalCase
@@ -254,6 +266,7 @@ VALIDATORS: Dict[str, Callable[[str], bool]] = {
     "entropy": entropy,
     "password": password,
     "password_literal": password_literal,
+    "password_mixed": password_mixed,
     "token": token,
     "sql_no_where": sql_no_where,
     "not_placeholder": not_placeholder,
