@@ -153,22 +153,48 @@ class ReferenceEngine(_Engine):
 
 
 class Re2SetEngine(_Engine):
+    """RE2 ``Set`` pre-filter (no Hyperscan): which rules and cues match, in a few DFA passes.
+
+    One ``Set`` of every pattern needs more DFA memory than is sensible (it falls back to
+    confirming every rule), so the patterns are split into groups of :attr:`GROUP`, one ``Set``
+    each. A cue a ``Set`` reports is present (a ``Set`` match is an RE2 match); a rule it reports
+    runs its own regex over the text for the spans. A group whose DFA still runs out of memory
+    on a text has all its members confirmed one by one (linear all the same).
+    """
+
     name = "re2set"
+    GROUP = 32
 
     def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
         super().__init__(rules, extra_patterns)
-        opts = re2.Options()
-        opts.max_mem = 256 << 20
-        self._set = re2.Set.SearchSet(opts)
-        for r in self.rules:
-            self._set.Add(r.pattern.encode())
-        self._set.Compile()
-        self._all = list(range(len(self.rules)))
+        patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
+        self._groups: List[Tuple[Any, List[int]]] = []
+        for start in range(0, len(patterns), self.GROUP):
+            members = list(range(start, min(start + self.GROUP, len(patterns))))
+            opts = re2.Options()
+            opts.max_mem = 64 << 20
+            group = re2.Set.SearchSet(opts)
+            for k in members:
+                group.Add(patterns[k].encode())
+            group.Compile()
+            self._groups.append((group, members))
 
-    def candidates(self, data: bytes) -> Sequence[int]:
-        hits = self._set.Match(data)
-        # None = the DFA ran out of memory on this text: confirm every rule (still linear)
-        return self._all if hits is None else sorted(hits)
+    def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        data = text.encode("utf-8", "surrogatepass")
+        ascii_only = len(data) == len(text)
+        n_rules = len(self.compiled)
+        out: List[Raw] = []
+        present: List[int] = []
+        for group, members in self._groups:
+            hits = group.Match(data)
+            exhausted = hits is None  # the DFA ran out of memory on this text
+            for k in members if exhausted else [members[h] for h in hits]:
+                if k < n_rules:
+                    _accepted_full(self.compiled[k], k, text, data, ascii_only, out)
+                elif not exhausted or self.extra[k - n_rules].search(data) is not None:
+                    present.append(k - n_rules)
+        present.sort()
+        return out, present
 
 
 class KeywordsEngine(_Engine):
@@ -463,8 +489,13 @@ class HyperscanEngine(_Engine):
         exprs: List[bytes] = []
         ids: List[int] = []
         always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
+        extra_match = [_raw_match(rx) for rx in self.extra]
+        self._extra_raw = all(m is not None for m in extra_match)
         for k, p in enumerate(patterns):
-            comp = self.compiled[k] if k < n_rules else self.extra[k - n_rules]
+            if k < n_rules:
+                comp: Any = self.compiled[k]
+            else:  # score cues: the C++ search entry point when available
+                comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
             self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
             try:
                 exprs.append(hyperscan_expression(p))
@@ -598,14 +629,16 @@ class HyperscanEngine(_Engine):
         n = len(data)
         byte_spans: List[Tuple[int, int, _Compiled, int]] = []
         meta = self._meta
+        extra_raw = self._extra_raw
         for k, to in hits:
             kind, index, comp, width = meta[k]
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
             if pos and not ascii_only:
                 pos = len(text[:pos].encode("utf-8"))
-            if kind:
-                if comp.search(data, pos) is not None:
+            if kind:  # a score cue: does it match at all?
+                found = comp(_UNANCHORED, data, pos, n)[0] != _NULL if extra_raw else comp.search(data, pos)
+                if found:
                     present.append(index)
                 continue
             match = comp.match

@@ -147,7 +147,7 @@ class Scanner:
             return result
         if cues is None:
             return self._scoring.apply(result, text)
-        self._cues_present.value = (text.encode("utf-8"), cues)
+        self._cues_present.value = (text.encode("utf-8", "surrogatepass"), cues)
         try:
             return self._scoring.apply(result, text)
         finally:
