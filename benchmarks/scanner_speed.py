@@ -209,6 +209,36 @@ def row(name: str, r: Dict[str, float]) -> str:
     )
 
 
+class LegacyPrefilter:
+    """The engine before the exact one (for ``--legacy``): Hyperscan in pre-filter + single-match
+    mode names candidate rules, each candidate runs its RE2 regex over the whole text, and the
+    score cues go through the score post-pass's own RE2 ``Set``. Same rules, same validators."""
+
+    name = "legacy hyperscan pre-filter"
+
+    def __init__(self, scanner: Any) -> None:
+        import hyperscan
+
+        from cylestio_monitor.security import _engine
+
+        self._ref = _engine.ReferenceEngine(scanner.rules)
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        exprs = [r.pattern.replace("(?P<", "(?<").encode() for r in scanner.rules]
+        flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+        self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+        self._scratch = hyperscan.Scratch(self._db)
+        self._accepted_full = _engine._accepted_full
+
+    def scan(self, text: str) -> Any:
+        data = text.encode("utf-8", "surrogatepass")
+        hits: List[int] = []
+        self._db.scan(data, match_event_handler=lambda i, *_: hits.append(i), scratch=self._scratch)
+        out: List[Any] = []
+        for i in hits:
+            self._accepted_full(self._ref.compiled[i], i, text, data, len(data) == len(text), out)
+        return out, None  # None: the score post-pass runs its own Set
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpora", nargs="?", type=Path, default=DEFAULT_DIR)
@@ -216,6 +246,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--no-detect-secrets", action="store_true")
     ap.add_argument("--no-build", action="store_true", help="skip the fresh-process start-up measurements")
+    ap.add_argument("--legacy", action="store_true", help="also time the previous engine design on the same rules")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     from cylestio_monitor.security import Scanner
@@ -226,6 +257,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     sets = {"mixed": mixed_messages(args.corpora), "pooled": pooled_messages(args.corpora)}
     sizes = ", ".join(f"{k}: {len(v)} x 4 KB ({sum(len(m.encode()) for m in v) / 1e6:.2f} MB)" for k, v in sets.items())
     print(f"{len(scanner.rules)} rules, engine {scanner.engine} (built in {build:.2f} s in this process); {sizes}")
+    legacy: Any = None
+    if args.legacy:
+        import copy
+
+        legacy = copy.copy(scanner)
+        legacy._engine = LegacyPrefilter(scanner)
+        from cylestio_monitor.security._scoring import split_score_rules
+
+        _, legacy._scoring = split_score_rules(scanner._scoring.rules)  # its own Set, not the engine's cues
     ds: Optional[Callable[[str], List[Any]]] = None
     if not args.no_detect_secrets:
         try:
@@ -238,6 +278,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         ours = measure(lambda m: scanner.scan(m).findings, msgs, args.seconds)
         print(row(f"cylestio ({scanner.engine}, all rules)", ours))
+        if legacy is not None:
+            assert all(legacy.scan(m) == scanner.scan(m) for m in msgs[:50]), "legacy engine disagrees"
+            old = measure(lambda m: legacy.scan(m).findings, msgs, args.seconds)
+            print(row(f"cylestio ({legacy._engine.name}, all rules)", old))
         if ds is not None:
             print(row("detect-secrets 1.x (default plugins)", measure(ds, msgs, args.seconds)))
     if ds is not None:
