@@ -176,3 +176,24 @@ def test_azure_provider_in_metrics(instrument, metric_reader):
     assert point.attributes[sc.PROVIDER_NAME] == "azure.ai.openai"
     assert point.attributes[sc.SERVER_ADDRESS] == "test-resource.openai.azure.com"
     assert point.attributes[sc.SERVER_PORT] == 443
+
+
+@pytest.mark.parametrize("how", ["keyword", "environment"])
+async def test_per_chunk_metric_can_be_turned_off(how, tracer_provider, meter_provider, metric_reader, monkeypatch):
+    """time_per_output_chunk costs one SDK histogram point per chunk; it can be dropped, the rest stays."""
+    from cylestio_monitor.instrumentation import OpenAIInstrumentor
+
+    kwargs = {}
+    if how == "keyword":
+        kwargs["per_chunk_metrics"] = False
+    else:
+        monkeypatch.setenv("CYLESTIO_PER_CHUNK_METRICS", "false")
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, **kwargs)
+    try:
+        await _call("chat_stream", False)
+    finally:
+        instrumentor.uninstrument()
+    found = metrics(metric_reader)
+    assert points(found[TTFC]) and points(found[DURATION])
+    assert TPOC not in found or not points(found[TPOC])

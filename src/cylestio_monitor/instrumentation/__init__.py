@@ -8,6 +8,7 @@ Usage::
         tracer_provider=tracer_provider,   # default: the global provider
         meter_provider=meter_provider,     # default: the global provider
         capture_content="SPAN_ONLY",       # default: $OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT or NO_CONTENT
+        per_chunk_metrics=True,            # default: $CYLESTIO_PER_CHUNK_METRICS or true
     )
 
 or, with no code at all, ``opentelemetry-instrument python app.py`` (entry point
@@ -23,6 +24,7 @@ when asked (``capture_content`` / the environment variable): ``NO_CONTENT`` (def
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Collection
 
 from opentelemetry import metrics, trace
@@ -34,11 +36,14 @@ from ._hook import patch, unpatch
 from ._invocation import Settings
 from ._metrics import Instruments
 
-__all__ = ["ENV_CAPTURE_CONTENT", "ContentMode", "OpenAIInstrumentor"]
+__all__ = ["ENV_CAPTURE_CONTENT", "ENV_PER_CHUNK_METRICS", "ContentMode", "OpenAIInstrumentor"]
 
 _log = logging.getLogger("cylestio_monitor.instrumentation")
 
 _SCOPE = "cylestio_monitor.instrumentation.openai"
+#: "false" drops gen_ai.client.operation.time_per_output_chunk (one SDK histogram point per chunk)
+ENV_PER_CHUNK_METRICS = "CYLESTIO_PER_CHUNK_METRICS"
+_FALSE = frozenset(("0", "false", "no", "off"))
 _INSTRUMENTS = ("openai >= 1.0, < 4",)
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
@@ -64,7 +69,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             event_logger = get_logger(
                 _SCOPE, __version__, logger_provider=kwargs.get("logger_provider"), schema_url=_SCHEMA_URL
             )
-        patch(Settings(tracer, Instruments(meter), mode, event_logger))
+        per_chunk = kwargs.get("per_chunk_metrics")
+        if per_chunk is None:
+            per_chunk = os.environ.get(ENV_PER_CHUNK_METRICS, "true").strip().lower() not in _FALSE
+        patch(Settings(tracer, Instruments(meter), mode, event_logger, bool(per_chunk)))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         unpatch()

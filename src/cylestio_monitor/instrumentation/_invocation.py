@@ -29,13 +29,21 @@ _METRIC_KEYS = (sc.OPERATION_NAME, sc.PROVIDER_NAME, sc.REQUEST_MODEL, sc.SERVER
 class Settings:
     """What ``instrument()`` resolved: shared, read-only, by every call."""
 
-    __slots__ = ("event_logger", "instruments", "mode", "tracer")
+    __slots__ = ("event_logger", "instruments", "mode", "per_chunk_metrics", "tracer")
 
-    def __init__(self, tracer: Tracer, instruments: Instruments, mode: ContentMode, event_logger: Any) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        instruments: Instruments,
+        mode: ContentMode,
+        event_logger: Any,
+        per_chunk_metrics: bool = True,
+    ) -> None:
         self.tracer = tracer
         self.instruments = instruments
         self.mode = mode
         self.event_logger = event_logger
+        self.per_chunk_metrics = per_chunk_metrics
 
 
 def error_type(exc: BaseException) -> str:
@@ -78,7 +86,8 @@ class Invocation:
         self.proxy: Any = None
         self.first_chunk: Optional[float] = None
         self.last_chunk = 0.0
-        self.gaps: List[float] = []  # time between consecutive chunks, after the first
+        # time between consecutive chunks, after the first (None: time_per_output_chunk is off)
+        self.gaps: Optional[List[float]] = [] if settings.per_chunk_metrics else None
         self.in_next = False
         self.retries = 0
         mode = settings.mode
@@ -144,7 +153,9 @@ class Invocation:
         if self.first_chunk is None:
             self.first_chunk = now
         else:
-            self.gaps.append(now - self.last_chunk)
+            gaps = self.gaps
+            if gaps is not None:
+                gaps.append(now - self.last_chunk)
         self.last_chunk = now
         try:
             self.state.on_chunk(chunk)  # type: ignore[union-attr]
@@ -245,7 +256,7 @@ class Invocation:
             attrs.get(sc.USAGE_INPUT_TOKENS),
             attrs.get(sc.USAGE_OUTPUT_TOKENS),
             ttfc,
-            self.gaps,
+            self.gaps or (),
         )
 
     def _emit_event(self, content: _channel.GenAIContent) -> None:
