@@ -187,6 +187,7 @@ CONFIGS: Dict[str, str] = {
     "none": "uninstrumented",
     "floor": "one bare SDK span, 22 attributes, around each call",
     "ours-off": "cylestio, content off",
+    "ours-lean": "cylestio, content off, per_chunk_metrics=False (no time_per_output_chunk)",
     "ours-on": "cylestio, content SPAN_ONLY (no scanning)",
     "ours-sec": "cylestio, content SPAN_ONLY + SecurityScanningSpanProcessor",
     "official": "opentelemetry-instrumentation-genai-openai, SPAN_ONLY",
@@ -291,8 +292,8 @@ class Bench:
         if config.startswith("ours"):
             from cylestio_monitor import OpenAIInstrumentor
 
-            mode = "NO_CONTENT" if config == "ours-off" else "SPAN_ONLY"
-            OpenAIInstrumentor().instrument(capture_content=mode, **kwargs)
+            mode = "NO_CONTENT" if config in ("ours-off", "ours-lean") else "SPAN_ONLY"
+            OpenAIInstrumentor().instrument(capture_content=mode, per_chunk_metrics=config != "ours-lean", **kwargs)
         elif config == "official":
             from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor as Official
 

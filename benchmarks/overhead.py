@@ -35,7 +35,7 @@ from _common import CASES, CONFIGS, available
 
 PROCESSORS = ("simple", "batch")
 STREAM_LONG, STREAM_SHORT = 200, 20
-OURS = ("ours-off", "ours-on", "ours-sec")
+OURS = ("ours-lean", "ours-off", "ours-on", "ours-sec")
 PEERS = ("official", "openllmetry", "openinference")
 
 
