@@ -147,6 +147,8 @@ class Scanner:
             return result
         if cues is None:
             return self._scoring.apply(result, text)
+        if not cues:  # no cue present: every score is 0, below its (positive) threshold
+            return result
         self._cues_present.value = (text.encode("utf-8", "surrogatepass"), cues)
         try:
             return self._scoring.apply(result, text)
