@@ -34,8 +34,11 @@ _PLACEHOLDER = re.compile(
 _ENV_LOOKUP = re.compile(
     r"(?i)(os\.environ|os\.getenv|process\.env|getenv\(|env\(|(?-i:\$[A-Z_][A-Z0-9_]{2,})|secrets\.)"
 )
-# a variable reference ($password, ${db_pass}) or a value cut short for display ("ops_eyJ...", "abc..")
-_VARIABLE_OR_TRUNCATED = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|\.{2,}$")
+# a variable reference ($password, ${db_pass}, {password!r} in a format string) or a value cut
+# short for display ("ops_eyJ...", "abc..")
+_VARIABLE_OR_TRUNCATED = re.compile(
+    r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|\.{2,}$|\{[A-Za-z_][\w.]*(?:![rsa])?(?::[^{}]*)?\}"
+)
 
 
 # AWS documentation keys, keyboard rows, words that say "this is not a real one"
@@ -187,6 +190,8 @@ def password(value: str) -> bool:
         return False
     if re.fullmatch(r"[A-Za-z_][\w.-]*=[\w.-]*", v):  # a nested setting: min_length=12
         return False
+    if _IDENTIFIER.fullmatch(v.strip("_,")):  # a type or variable name: HiddenText, _PasswordType
+        return False
     return password_literal(v)
 
 
@@ -196,6 +201,12 @@ def password_literal(value: str) -> bool:
     if len(v) < 6 or len(v) > 128 or is_placeholder(v):
         return False
     if re.fullmatch(r"true|false|null|none", v, re.I):
+        return False
+    # a name, not a value: the credential word itself ("password=password,"), snake_case and
+    # UPPER_SNAKE names (user_pass, proxy_auth, CURLOPT_READDATA)
+    if re.fullmatch(r"(?i)(?:p[a@]?s{1,2}w(?:o?r)?d|passwd|pwd|pass|secret|token)[,;]?", v):
+        return False
+    if (_SNAKE_OR_DOTTED.fullmatch(v) and "_" in v) or re.fullmatch(r"[A-Z]{2,}(?:_[A-Z0-9]{2,})+", v):
         return False
     classes = sum(any(f(c) for c in v) for f in _CLASSES) + any(not c.isalnum() for c in v)
     if classes < 2 or v.isdigit():
@@ -233,6 +244,22 @@ _SNAKE_OR_DOTTED = re.compile(r"[a-z]{1,24}\d{0,3}(?:[_.-](?:[a-z]{1,24}\d{0,3}|
 # file system paths and URL paths: ~/.ssh/id_ed25519.pub, ./certs/server.pem, /api/v1/token
 _PATH = re.compile(r"^[~.]{0,2}/|^[\w.-]+(?:/[\w.-]+)+\.[a-z]{1,5}$")
 
+# attribute access / module paths: base64.b64encode, win32api.RegEnumKey, settings.SECRET_KEY
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,30}(?:\.[A-Za-z_][A-Za-z0-9_]{0,30})+")
+
+# public identifiers with a well-known shape: object ids of the OpenAI and Stripe APIs (run_...,
+# chatcmpl-..., cus_..., evt_...), digests (sha256:..., sha512-...), S3 multipart ETags, versions,
+# blockchain addresses and IPFS ids, analytics ids (G-XXXX)
+_PUBLIC_ID = re.compile(
+    r"(?:run|thread|asst|msg|call|file|chatcmpl|cmpl|resp|batch|ftjob|ft|vs|vsfb|org|proj|user|cus|pi|ch|evt|price"
+    r"|prod|sub|in|txn|req|acct|pm|src|seti|cs|po|ii|re|tr|py|ipi|plink|si|ri|il|cn|txi)[_-][A-Za-z0-9]{8,40}"
+    r"|(?:sha(?:1|224|256|384|512)|md5)[:-][A-Za-z0-9+/=]{16,}"
+    r"|[0-9a-f]{32}-\d{1,5}"
+    r"|v?\d+\.\d+\.\d+(?:[-+][\w.+-]*)?"
+    r"|0x[0-9a-fA-F]{40}|(?:bc1|tb1)[02-9ac-hj-np-z]{25,62}|Qm[1-9A-HJ-NP-Za-km-z]{44}"
+    r"|(?:G|UA|GTM|AW|DC)-[A-Z0-9-]{4,20}"
+)
+
 
 def token(value: str) -> bool:
     """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
@@ -242,6 +269,9 @@ def token(value: str) -> bool:
         and any(c.isalpha() for c in v)
         and not _SNAKE_OR_DOTTED.fullmatch(v)
         and not _PATH.search(v)
+        and not _PUBLIC_ID.fullmatch(v)
+        and "," not in v  # lists and URIs (tag:yaml.org,2002:str), never a key
+        and not (_ATTRIBUTE.fullmatch(v) and sum(c.isdigit() for c in v) <= 4)
         and not _IDENTIFIER.fullmatch(v)
         and entropy(v)
     )
