@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cylestio_monitor.security import _engine
+from cylestio_monitor.security._rules import builtin_rules
 from cylestio_monitor.security.scanner import Scanner
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
@@ -190,17 +191,18 @@ def test_max_width(pattern: str, width: object) -> None:
 @pytest.mark.skipif(not _hyperscan_ok(), reason="hyperscan not installed or defective")
 def test_database_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: Scanner) -> None:
     monkeypatch.setenv("CYLESTIO_CACHE_DIR", str(tmp_path))
-    first = Scanner(engine="hyperscan", categories=["secret", "pii"])
+    rules = [r for r in builtin_rules() if r.category in ("secret", "pii")]  # read once
+    first = Scanner(rules, engine="hyperscan")
     assert not first._engine.from_cache
     files = list(tmp_path.iterdir())
     assert len(files) == 1 and files[0].stat().st_size > 0
-    second = Scanner(engine="hyperscan", categories=["secret", "pii"])
+    second = Scanner(rules, engine="hyperscan")
     assert second._engine.from_cache
     sample = FRAGMENTS + TEXTS[:300]
     assert [second.scan(t) for t in sample] == [first.scan(t) for t in sample]
     # a damaged file is ignored (and replaced), never loaded
     files[0].write_bytes(files[0].read_bytes()[:-100])
-    third = Scanner(engine="hyperscan", categories=["secret", "pii"])
+    third = Scanner(rules, engine="hyperscan")
     assert not third._engine.from_cache
     assert [third.scan(t) for t in sample] == [first.scan(t) for t in sample]
     monkeypatch.setenv("CYLESTIO_CACHE_DIR", "off")
