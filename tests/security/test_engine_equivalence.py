@@ -194,8 +194,9 @@ def test_database_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, referen
     rules = [r for r in builtin_rules() if r.category in ("secret", "pii")]  # read once
     first = Scanner(rules, engine="hyperscan")
     assert not first._engine.from_cache
-    files = list(tmp_path.iterdir())
+    files = list(tmp_path.glob("hs-*.db"))
     assert len(files) == 1 and files[0].stat().st_size > 0
+    assert list(tmp_path.glob("hs-modes-*.json"))  # how each expression compiles, for the next build
     second = Scanner(rules, engine="hyperscan")
     assert second._engine.from_cache
     sample = FRAGMENTS + TEXTS[:300]

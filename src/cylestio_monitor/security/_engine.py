@@ -410,6 +410,24 @@ def cache_dir() -> Optional[Path]:
     return base / "cylestio-monitor"
 
 
+def _read_json(path: Path) -> Dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: Dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def _cpu_signature() -> str:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
@@ -528,7 +546,7 @@ class HyperscanEngine(_Engine):
                 always = sorted(set(always) | set(extra_always))
                 self.from_cache = True
         if db is None:
-            db, ids, flags, extra_always = self._compile(exprs, ids, flags)
+            db, ids, flags, extra_always = self._compile(exprs, ids, flags, where)
             always = sorted(set(always) | set(extra_always))
             if self.cache_path is not None and db is not None:
                 self._store(self.cache_path, db, ids, flags, extra_always)
@@ -540,31 +558,64 @@ class HyperscanEngine(_Engine):
 
     # -- build ----------------------------------------------------------------------------
     def _compile(
-        self, exprs: List[bytes], ids: List[int], flags: List[int]
+        self, exprs: List[bytes], ids: List[int], flags: List[int], where: Optional[Path] = None
     ) -> Tuple[Any, List[int], List[int], List[int]]:
+        """One database of every expression; the ones Hyperscan cannot compile exactly in
+        pre-filter mode, the ones it cannot compile at all left to RE2 (``dropped``).
+
+        Finding those takes one compile per expression (a few seconds), so the outcome per
+        expression is kept in ``where`` (``hs-modes-<version>.json``) for the next build.
+        """
         hs = self._hs
-        dropped: List[int] = []
         if not exprs:  # nothing Hyperscan can take
-            return None, ids, flags, dropped
-        try:
-            return self._build(exprs, ids, flags), ids, flags, dropped
-        except hs.error:
-            pass
-        # find the expressions that fail alone: pre-filter mode, else RE2 on every text
-        keep_e, keep_i, keep_f = [], [], []
-        for e, i, f in zip(exprs, ids, flags):
-            for mode in (f, f | hs.HS_FLAG_PREFILTER):
-                try:
-                    self._build([e], [i], [mode])
-                except hs.error:
-                    continue
-                keep_e.append(e)
-                keep_i.append(i)
-                keep_f.append(mode)
-                break
+            return None, ids, flags, []
+        modes_path = where / f"hs-modes-{getattr(hs, '__version__', '')}.json" if where is not None else None
+        known = _read_json(modes_path) if modes_path is not None else {}
+        digests = [hashlib.sha256(e + b"|%d" % f).hexdigest()[:32] for e, f in zip(exprs, flags)]
+        modes = [known.get(d) for d in digests]  # None: not known yet, -1: Hyperscan cannot
+        db, keep = self._try(exprs, ids, flags, modes)
+        if db is None:
+            if all(m is not None for m in modes):  # stale: find out again
+                modes = [None] * len(modes)
+            # A failing database fails fast; compiling one that works is what takes time. So
+            # probe the expressions alone, largest first, and retry the whole after each one
+            # that needs pre-filter mode (or cannot be compiled at all).
+            for k in sorted((k for k, m in enumerate(modes) if m is None), key=lambda k: -len(exprs[k])):
+                modes[k] = self._probe(exprs[k], flags[k])
+                if modes[k] != flags[k]:
+                    db, keep = self._try(exprs, ids, flags, modes)
+                    if db is not None:
+                        break
             else:
-                dropped.append(i)
-        return self._build(keep_e, keep_i, keep_f), keep_i, keep_f, dropped
+                db, keep = self._try(exprs, ids, flags, modes)
+                if db is None:
+                    raise hs.error("Hyperscan cannot compile the rules")
+        used = iter(k[2] for k in keep)
+        modes = [-1 if m == -1 else next(used) for m in modes]
+        if modes_path is not None:
+            known.update(zip(digests, modes))
+            _write_json(modes_path, known)
+        return db, [k[1] for k in keep], [k[2] for k in keep], [i for i, m in zip(ids, modes) if m == -1]
+
+    def _try(
+        self, exprs: List[bytes], ids: List[int], flags: List[int], modes: List[Optional[int]]
+    ) -> Tuple[Any, List[Tuple[bytes, int, int]]]:
+        """The database with each expression in its known mode (unknown: as asked), or None."""
+        keep = [(e, i, f if m is None else m) for e, i, f, m in zip(exprs, ids, flags, modes) if m != -1]
+        try:
+            return self._build([k[0] for k in keep], [k[1] for k in keep], [k[2] for k in keep]), keep
+        except self._hs.error:
+            return None, keep
+
+    def _probe(self, expr: bytes, flags: int) -> int:
+        """How ``expr`` compiles alone: exactly (``flags``), in pre-filter mode, or not (-1)."""
+        for mode in (flags, flags | self._hs.HS_FLAG_PREFILTER):
+            try:
+                self._build([expr], [0], [mode])
+            except self._hs.error:
+                continue
+            return mode
+        return -1
 
     def _build(self, exprs: List[bytes], ids: List[int], flags: List[int]) -> Any:
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
