@@ -770,7 +770,13 @@ def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str
         if defect is not None:
             _warn_once(defect + "; using the slower RE2 engine")
             return Re2SetEngine(rules, extra_patterns)
-        return HyperscanEngine(rules, extra_patterns)
+        import hyperscan
+
+        try:
+            return HyperscanEngine(rules, extra_patterns)
+        except hyperscan.error as exc:  # e.g. out of memory compiling a huge custom rule set
+            _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
+            return Re2SetEngine(rules, extra_patterns)
     if engine == "hyperscan":
         defect = hyperscan_defect()
         if defect is not None:
