@@ -26,7 +26,8 @@ weak cues (RE2 patterns), each with a weight; when the weights of the cues prese
 present). Each cue counts once however often it matches; weights may be negative (cues of
 look-alikes, e.g. a question *about* jailbreaks). Like a rule, a cue may have a named group
 ``value`` (its reported span) and an ``allow`` list: a match whose value matches an ``allow``
-regex does not count (the first few matches of the cue are tried)::
+regex does not count (the first few matches of the cue are tried), and a ``min_count`` (the cue is
+present only when that many of its matches count, e.g. 2 for "several headline questions")::
 
     [[scores]]
     id = "pi-jailbreak-score"
@@ -127,6 +128,7 @@ class Cue:
     pattern: str
     description: str = ""
     allow: Tuple[str, ...] = ()  # regexes: a match whose value matches one does not count
+    min_count: int = 1  # the cue is present only with this many (non-overlapping, counting) matches
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class ScoreRule(Rule):
         names = [c.name for c in self.cues]
         if len(set(names)) != len(names):
             raise ValueError(f"score rule {self.id!r}: duplicate cue names")
+        if any(not 1 <= c.min_count <= 8 for c in self.cues):
+            raise ValueError(f"score rule {self.id!r}: min_count must be between 1 and 8")
         if sum(c.weight for c in self.cues if c.weight > 0) < self.threshold:
             raise ValueError(f"score rule {self.id!r}: the positive weights cannot reach the threshold")
 
@@ -198,6 +202,7 @@ def rules_from_data(data: Mapping[str, Any], *, source: str = "<data>") -> List[
                     pattern=c["pattern"],
                     description=c.get("description", ""),
                     allow=_as_tuple(c.get("allow")),
+                    min_count=int(c.get("min_count", 1)),
                 )
                 for c in item["cues"]
             )
@@ -300,7 +305,7 @@ def rules_to_dict(rules: Iterable[Rule]) -> Dict[str, Any]:
                 "description": r.description,
                 "cues": [
                     {"name": c.name, "weight": c.weight, "pattern": c.pattern, "description": c.description,
-                     "allow": list(c.allow)}
+                     "allow": list(c.allow), "min_count": c.min_count}
                     for c in r.cues
                 ],
             }

@@ -42,18 +42,29 @@ _MAX_TRIES = 8
 
 
 class _CompiledCue:
-    __slots__ = ("allow", "group", "rule", "rx", "weight")
+    __slots__ = ("allow", "group", "min_count", "rule", "rx", "weight")
 
-    def __init__(self, rule: int, weight: float, rx: Any, group: int, allow: Tuple[Any, ...]) -> None:
+    def __init__(
+        self, rule: int, weight: float, rx: Any, group: int, allow: Tuple[Any, ...], min_count: int = 1
+    ) -> None:
         self.rule = rule
         self.weight = weight
         self.rx = rx
         self.group = group
         self.allow = allow
+        self.min_count = min_count
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the Set's "it matches" must be confirmed match by match (allow list, count)."""
+        return bool(self.allow) or self.min_count > 1
 
     def first(self, data: bytes) -> Optional[Tuple[int, int]]:
-        """Byte span of the first counting match (its ``value`` group), or None."""
+        """Byte span of the first counting match (its ``value`` group) when at least
+        ``min_count`` matches count, or None. At most a few matches are tried (bounded work)."""
         pos = 0
+        found: Optional[Tuple[int, int]] = None
+        counted = 0
         for _ in range(_MAX_TRIES):
             m = self.rx.search(data, pos)
             if m is None:
@@ -62,7 +73,10 @@ class _CompiledCue:
             if bs < 0:
                 bs, be = m.start(), m.end()
             if not self.allow or not any(a.search(data[bs:be]) for a in self.allow):
-                return bs, be
+                counted += 1
+                found = found or (bs, be)
+                if counted >= self.min_count:
+                    return found
             pos = max(be, m.start() + 1)
             if pos > len(data):
                 return None
@@ -84,7 +98,7 @@ class CueScoring:
                 except re2.error as exc:
                     raise ValueError(f"score {rule.id!r}, cue {cue.name!r}: invalid RE2 pattern: {exc}") from None
                 group = rx.groupindex.get(b"value", rx.groupindex.get("value", 0))  # type: ignore[call-overload]
-                self._cues.append(_CompiledCue(ri, cue.weight, rx, group, allow))
+                self._cues.append(_CompiledCue(ri, cue.weight, rx, group, allow, cue.min_count))
                 self._names.append(cue.name)
         self._set: Optional[Any] = None
         if self._cues:
@@ -111,7 +125,7 @@ class CueScoring:
         for i in sorted(hits):
             cue = self._cues[i]
             span: Optional[Tuple[int, int]] = None
-            if cue.allow:  # cues with an allow list are confirmed match by match
+            if cue.confirmed:  # cues with an allow list or a count are confirmed match by match
                 span = cue.first(data)
                 if span is None:
                     continue
