@@ -528,3 +528,44 @@ def test_jailbreak_generalisations(text: str) -> None:
 )
 def test_jailbreak_generalisation_lookalikes(text: str) -> None:
     assert "prompt_injection" not in _cats(text), SCANNER.scan(text).findings
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("REDIS_URL=redis://:Xk8vR2qL9zP@cache.internal:6379/0", "Xk8vR2qL9zP"),
+        ('create_engine("postgresql+psycopg2://app:Tr0ub4dor-x9Q@db:5432/app")', "Tr0ub4dor-x9Q"),
+        ('{"auths": {"registry.example.com": {"auth": "ZGVwbG95OlhrOHZSMnFMOQ=="}}}', "ZGVwbG95OlhrOHZSMnFMOQ=="),
+        ("ID/PW : admin / P@ssw0rd9", "P@ssw0rd9"),
+        ("docker swarm join --token SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx 10.0.0.1:2377",
+         "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx"),
+        ("    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB",
+         "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB"),
+        ("password = HelloWorld12", "HelloWorld12"),  # PascalCase with digits is a password, not a type
+    ],
+)
+def test_more_credential_forms(text: str, secret: str) -> None:
+    found = [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+    assert secret in found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def make_rev_args(username: str | None, password: HiddenText | None) -> CommandArgs:",
+        "pass_threshold: Optional[float] = None",
+        "username, password = url_user_password",
+        "password=password,",
+        'print(f"password={password!r}")',
+        "RegEnumKey = win32api.RegEnumKey",
+        "if key_node.tag == 'tag:yaml.org,2002:value':",
+        "explicit_aws_auth = _has_explicit_aws_auth(",
+        "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lC",
+        "cache_key = 47d7df79-0c5b-4c59-dab0-792946709312",
+        "idempotency_key: 1.4.2+build.b483b7ffc050",
+        "key: run_ESQedUStPKR0CsTy4Qwb8Dwk",
+        "token_count: 0xe210471948d33296c87009e8a7f770d9106fd287",
+    ],
+)
+def test_code_lookalikes(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings

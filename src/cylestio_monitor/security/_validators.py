@@ -190,7 +190,7 @@ def password(value: str) -> bool:
         return False
     if re.fullmatch(r"[A-Za-z_][\w.-]*=[\w.-]*", v):  # a nested setting: min_length=12
         return False
-    if _IDENTIFIER.fullmatch(v.strip("_,")):  # a type or variable name: HiddenText, _PasswordType
+    if not any(c.isdigit() for c in v) and _IDENTIFIER.fullmatch(v.strip("_,")):  # a type: HiddenText
         return False
     return password_literal(v)
 
