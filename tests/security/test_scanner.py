@@ -569,3 +569,27 @@ def test_more_credential_forms(text: str, secret: str) -> None:
 )
 def test_code_lookalikes(text: str) -> None:
     assert "secret" not in _cats(text), SCANNER.scan(text).findings
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "docker login -u deploy -p {p} registry.example.com",
+        "htpasswd -b .htpasswd admin {p}",
+        'echo "{p}" | sudo -S apt update',
+        "net user svc_backup {p} /add",
+        "$cfg['Servers'][$i]['password'] = '{p}';",
+        "redis-cli -a {p} ping",
+        "ALTER USER app WITH PASSWORD '{p}';",
+        'Server=tcp:db.example.net;Database=app;User Id=app;Password={p};',
+        "  POSTGRES_PASSWORD: \"{p}\"",
+    ],
+)
+def test_password_carriers(template: str) -> None:
+    text = template.format(p="amber-Falcon42Qx")
+    assert "amber-Falcon42Qx" in [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+
+
+@pytest.mark.parametrize("text", ["echo hello world | tee out.txt", "net user john", "echo $PASSWORD | sudo -S ls"])
+def test_password_carrier_lookalikes(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings
