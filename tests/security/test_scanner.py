@@ -593,3 +593,9 @@ def test_password_carriers(template: str) -> None:
 @pytest.mark.parametrize("text", ["echo hello world | tee out.txt", "net user john", "echo $PASSWORD | sudo -S ls"])
 def test_password_carrier_lookalikes(text: str) -> None:
     assert "secret" not in _cats(text), SCANNER.scan(text).findings
+
+
+def test_email_as_the_user_of_a_user_password_pair_is_a_credential_not_pii() -> None:
+    text = "curl --user roger23@gmail.com:pQ9wTxu4Fg https://api.example.com"
+    assert "pii" not in _cats(text) and "secret" in _cats(text)
+    assert "pii" in _cats("write to roger23@gmail.com: he answers fast")
