@@ -86,13 +86,7 @@ HOSTILE: dict[str, Callable[[int], str]] = {
 }
 
 
-QUADRATIC = pytest.mark.xfail(strict=True, reason=(
-    "scanner._resolve compares each finding with every kept one (O(findings^2)); a 512 K-char text "
-    "of e-mail addresses takes ~75 s. scanner.py is still being written by the security session"))
-
-
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=QUADRATIC) if k.startswith("many_emails") else k
-                                  for k in HOSTILE])
+@pytest.mark.parametrize("kind", list(HOSTILE))
 def test_scan_time_linear(scanner, kind):
     small_n = 4_000
     big_n = small_n * 8
