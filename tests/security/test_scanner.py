@@ -599,3 +599,25 @@ def test_email_as_the_user_of_a_user_password_pair_is_a_credential_not_pii() -> 
     text = "curl --user roger23@gmail.com:pQ9wTxu4Fg https://api.example.com"
     assert "pii" not in _cats(text) and "secret" in _cats(text)
     assert "pii" in _cats("write to roger23@gmail.com: he answers fast")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password: %DB_PASSWORD%",
+        'password: "@DB_PASSWORD@"',
+        'password: "(hidden)"',
+        'password: "my-secret-key"',
+        'api_key = "redis://:password@localhost:6379"',
+        "DATABASE_URL=mysql://root:root@localhost",
+        "amqp://guest:guest@localhost:5672",
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==",  # base64 of user:password
+        "-H 'Authorization: Bearer example_token_value'",
+    ],
+)
+def test_more_placeholders(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings
+
+
+def test_basic_auth_with_a_real_password_is_found() -> None:
+    assert "secret" in _cats("Authorization: Basic cm9vdDpzdW1tZXItTWFuZ285NVlkbA==")  # root:summer-Mango95Ydl

@@ -6,9 +6,11 @@ value fails any validator is dropped. Add a validator by adding it to :data:`VAL
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import math
 import re
+import string
 from typing import Callable, Dict
 
 __all__ = ["VALIDATORS", "is_placeholder", "shannon_entropy"]
@@ -28,7 +30,10 @@ def shannon_entropy(value: str) -> float:
 _PLACEHOLDER = re.compile(
     r"(?i)(x{5,}|\*{3,}|\.\.\.|…|<[^>]*>|\$\{|\{\{|%\([a-z_]+\)s|your[_-]?(?:api[_-]?)?(?:key|token|secret|"
     r"password|pass)|(?:key|token|secret|password)[_-]?here|placeholder|changeme|change[_-]?me|replace[_-]?me"
-    r"|redacted|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$)"
+    r"|redacted|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$"
+    # template variables of other syntaxes (%API_KEY%, @API_KEY@, <%= ENV['X'] %>) and bracketed
+    # stand-ins ((hidden), [removed], {secret})
+    r"|^%[a-z_][a-z0-9_]*%$|^@[a-z_][a-z0-9_]*@$|<%|^[(\[{][^()\[\]{}]{1,40}[)\]}]$)"
 )
 # environment look-ups; a shell $VAR only in upper case ($production is not one)
 _ENV_LOOKUP = re.compile(
@@ -42,7 +47,7 @@ _VARIABLE_OR_TRUNCATED = re.compile(
 
 
 # AWS documentation keys, keyboard rows, words that say "this is not a real one"
-_DOC_EXAMPLE = re.compile(r"EXAMPLE|(?i:qwerty|#{4,}|randomstring|string[_-]?here|fake|sample|dummy)")
+_DOC_EXAMPLE = re.compile(r"(?i:example|qwerty|#{4,}|randomstring|string[_-]?here|fake|sample|dummy)")
 
 # A value is a sample when most of it is made of runs like ``123456``, ``abcdef``, ``zyx``,
 # ``000000``: real keys contain a short run now and then (or an id such as ``511111111`` in a
@@ -62,9 +67,32 @@ def _step(a: str, b: str) -> int:
     return 2
 
 
+def _three_runs() -> "re.Pattern[str]":
+    """Every 3-character run ``_step`` accepts (``012``, ``901``, ``cba``, ``AAA``, ...)."""
+    grams = set()
+    for alphabet, wraps in (("0123456789", True), (string.ascii_lowercase, False), (string.ascii_uppercase, False)):
+        n = len(alphabet)
+        for i in range(n):
+            grams.add(alphabet[i] * 3)
+            for step in (1, -1):
+                idx = [i, i + step, i + 2 * step]
+                if wraps:
+                    idx = [k % n for k in idx]
+                elif not all(0 <= k < n for k in idx):
+                    continue
+                grams.add("".join(alphabet[k] for k in idx))
+    return re.compile("|".join(sorted(grams)))
+
+
+# a value with no 3-character run has share 0: one regex search instead of a Python loop
+_ANY_THREE_RUN = _three_runs()
+
+
 def sequence_share(value: str) -> float:
     """Share of the alphanumeric characters of ``value`` that lie in runs of 3+ characters
     stepping by +1, -1 or 0 (``abc``, ``987``, ``aaa``)."""
+    if _ANY_THREE_RUN.search(value) is None:
+        return 0.0
     n = len(value)
     alnum = sum(c.isalnum() for c in value)
     if not alnum:
@@ -208,6 +236,9 @@ def password_literal(value: str) -> bool:
         return False
     if (_SNAKE_OR_DOTTED.fullmatch(v) and "_" in v) or re.fullmatch(r"[A-Z]{2,}(?:_[A-Z0-9]{2,})+", v):
         return False
+    # words joined by - or _ (my-secret-key, super-secret, test-token) and URLs: names, stand-ins
+    if re.fullmatch(r"[a-z]+(?:[-_][a-z]+)+", v) or "://" in v:
+        return False
     classes = sum(any(f(c) for c in v) for f in _CLASSES) + any(not c.isalnum() for c in v)
     if classes < 2 or v.isdigit():
         return False
@@ -271,10 +302,32 @@ def token(value: str) -> bool:
         and not _PATH.search(v)
         and not _PUBLIC_ID.fullmatch(v)
         and "," not in v  # lists and URIs (tag:yaml.org,2002:str), never a key
+        and "://" not in v  # a URL: its credentials, if any, are the URL rules' business
         and not (_ATTRIBUTE.fullmatch(v) and sum(c.isdigit() for c in v) <= 4)
         and not _IDENTIFIER.fullmatch(v)
         and entropy(v)
     )
+
+
+def basic_credentials(value: str) -> bool:
+    """The base64 blob of ``Authorization: Basic``: not a sample when it decodes to ``user:password``
+    with a placeholder password (``user:password``, ``admin:changeme``, ``user:<token>``)."""
+    if is_placeholder(value):
+        return False
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return True  # not base64 of text: an opaque credential
+    _user, sep, pw = decoded.partition(":")
+    if not sep:
+        return True
+    return bool(pw) and not is_placeholder(pw) and not _DEFAULT_PASSWORD.fullmatch(pw)
+
+
+# default / documentation passwords: user:password, guest:guest, admin:admin, root:root ...
+_DEFAULT_PASSWORD = re.compile(
+    r"(?i)pass(?:word)?|pwd|pw|secret|test|guest|admin|root|user|postgres|mysql|default|demo|example|anonymous"
+)
 
 
 def sql_no_where(value: str) -> bool:
@@ -299,5 +352,6 @@ VALIDATORS: Dict[str, Callable[[str], bool]] = {
     "password_mixed": password_mixed,
     "token": token,
     "sql_no_where": sql_no_where,
+    "basic_credentials": basic_credentials,
     "not_placeholder": not_placeholder,
 }
