@@ -88,32 +88,9 @@ def _three_runs() -> "re.Pattern[str]":
 _ANY_THREE_RUN = _three_runs()
 
 
-def _three_runs() -> "re.Pattern[str]":
-    """Every 3-character run ``_step`` accepts (``012``, ``901``, ``cba``, ``AAA``, ...)."""
-    grams = set()
-    for alphabet, wraps in (("0123456789", True), (string.ascii_lowercase, False), (string.ascii_uppercase, False)):
-        n = len(alphabet)
-        for i in range(n):
-            grams.add(alphabet[i] * 3)
-            for step in (1, -1):
-                idx = [i, i + step, i + 2 * step]
-                if wraps:
-                    idx = [k % n for k in idx]
-                elif not all(0 <= k < n for k in idx):
-                    continue
-                grams.add("".join(alphabet[k] for k in idx))
-    return re.compile("|".join(sorted(grams)))
-
-
-# a value with no 3-character run has share 0: one regex search instead of a Python loop
-_ANY_THREE_RUN = _three_runs()
-
-
 def sequence_share(value: str) -> float:
     """Share of the alphanumeric characters of ``value`` that lie in runs of 3+ characters
     stepping by +1, -1 or 0 (``abc``, ``987``, ``aaa``)."""
-    if _ANY_THREE_RUN.search(value) is None:
-        return 0.0
     if _ANY_THREE_RUN.search(value) is None:
         return 0.0
     n = len(value)
@@ -259,8 +236,11 @@ def password_literal(value: str) -> bool:
         return False
     if (_SNAKE_OR_DOTTED.fullmatch(v) and "_" in v) or re.fullmatch(r"[A-Z]{2,}(?:_[A-Z0-9]{2,})+", v):
         return False
-    # words joined by - or _ (my-secret-key, super-secret, test-token) and URLs: names, stand-ins
-    if re.fullmatch(r"[a-z]+(?:[-_][a-z]+)+", v) or "://" in v:
+    # stand-ins made of words that say so (my-secret-key, super-secret, test-token), and URLs
+    if "://" in v or (
+        re.fullmatch(r"[a-z]+(?:[-_][a-z]+)+", v)
+        and _STAND_IN_WORD.search(v)
+    ):
         return False
     classes = sum(any(f(c) for c in v) for f in _CLASSES) + any(not c.isalnum() for c in v)
     if classes < 2 or v.isdigit():
@@ -278,6 +258,12 @@ def password_mixed(value: str) -> bool:
     if any(c.isdigit() for c in v):
         return True
     return any(not c.isalnum() for c in v) and any(c.isupper() for c in v) and any(c.islower() for c in v)
+
+
+_STAND_IN_WORD = re.compile(
+    r"(?:^|[-_])(?:secret|password|pass|passwd|key|token|test|dummy|sample|example|change|changeme|replace|your|my"
+    r"|super|default|demo|placeholder|here|value|foo|bar)(?:[-_]|$)"
+)
 
 
 # names, not values: SecretManagerKey2, getAccessToken, DB_PASSWORD_FILE, secrets-manager-key
@@ -334,7 +320,7 @@ def token(value: str) -> bool:
 
 def basic_credentials(value: str) -> bool:
     """The base64 blob of ``Authorization: Basic``: not a sample when it decodes to ``user:password``
-    with a placeholder password (``user:password``, ``admin:changeme``, ``user:<token>``)."""
+    with a placeholder password (``user:<token>``, ``admin:changeme``, ``user:${PASSWORD}``)."""
     if is_placeholder(value):
         return False
     try:
@@ -344,13 +330,7 @@ def basic_credentials(value: str) -> bool:
     _user, sep, pw = decoded.partition(":")
     if not sep:
         return True
-    return bool(pw) and not is_placeholder(pw) and not _DEFAULT_PASSWORD.fullmatch(pw)
-
-
-# default / documentation passwords: user:password, guest:guest, admin:admin, root:root ...
-_DEFAULT_PASSWORD = re.compile(
-    r"(?i)pass(?:word)?|pwd|pw|secret|test|guest|admin|root|user|postgres|mysql|default|demo|example|anonymous"
-)
+    return bool(pw) and not is_placeholder(pw)
 
 
 def sql_no_where(value: str) -> bool:
