@@ -493,7 +493,7 @@ def test_generalised_secret_forms(text: str, secret: str) -> None:
         "the api key is stored in the environment variable OPENAI_API_KEY",
         "passport number: X1234567",
         "postgresql://user:password@localhost:5432/mydb",
-        "ftp://anonymous:anonymous@ftp.example.org/pub",
+        "ftp://anonymous:anonymous@ftp.example.org/pub",  # anonymous FTP
         "http://localhost:8080@example.com/",
     ],
 )
@@ -609,9 +609,7 @@ def test_email_as_the_user_of_a_user_password_pair_is_a_credential_not_pii() -> 
         'password: "(hidden)"',
         'password: "my-secret-key"',
         'api_key = "redis://:password@localhost:6379"',
-        "DATABASE_URL=mysql://root:root@localhost",
-        "amqp://guest:guest@localhost:5672",
-        "Authorization: Basic dXNlcjpwYXNzd29yZA==",  # base64 of user:password
+        "Authorization: Basic dXNlcjokUEFTU1dPUkQ=",  # base64 of user:$PASSWORD
         "-H 'Authorization: Bearer example_token_value'",
     ],
 )

@@ -67,7 +67,7 @@ def _step(a: str, b: str) -> int:
     return 2
 
 
-def _three_runs() -> "re.Pattern[str]":
+def _three_runs() -> re.Pattern[str]:
     """Every 3-character run ``_step`` accepts (``012``, ``901``, ``cba``, ``AAA``, ...)."""
     grams = set()
     for alphabet, wraps in (("0123456789", True), (string.ascii_lowercase, False), (string.ascii_uppercase, False)):
