@@ -619,3 +619,25 @@ def test_more_placeholders(text: str) -> None:
 
 def test_basic_auth_with_a_real_password_is_found() -> None:
     assert "secret" in _cats("Authorization: Basic cm9vdDpzdW1tZXItTWFuZ285NVlkbA==")  # root:summer-Mango95Ydl
+
+
+def test_a_match_without_the_value_group_is_not_a_finding() -> None:
+    from cylestio_monitor.security._rules import rules_from_data
+
+    doc = {
+        "rules": [
+            {
+                "id": "kv",
+                "category": "custom",
+                "pattern": r"\bcache_key\b|\bkey\s*=\s*(?P<value>\w{6,})",
+                "validator": [],
+            }
+        ]
+    }
+    for engine in ("re2", "hyperscan"):
+        try:
+            s = Scanner(rules_from_data(doc), engine=engine)
+        except Exception:  # hyperscan not installed here
+            continue
+        assert [f.rule_id for f in s.scan("key = Ab12Cd34")] == ["kv"]
+        assert not s.scan("cache_key = Ab12Cd34")  # consumed by the branch without a value

@@ -19,6 +19,10 @@ A rules file is TOML (or JSON with the same structure)::
                                        #           higher priority (then the longer) wins
 
 The reported span is the named group ``value`` when the pattern has one, else the whole match.
+A match in which the ``value`` group takes no part is not a finding: a pattern can consume a
+look-alike in an alternative without ``value`` listed first (RE2 prefers the leftmost match and,
+at one position, the first alternative), e.g. ``(?:cache_key|...)|key\s*=\s*(?P<value>...)``
+keeps ``cache_key = ...`` from being read as ``key = ...``.
 
 A second kind of rule, ``[[scores]]``, is a *weighted cue score* over the whole text: several
 weak cues (RE2 patterns), each with a weight; when the weights of the cues present add up to
