@@ -158,3 +158,104 @@ def test_redact_pii_option_and_shutdown_releases_channel():
 def test_rejects_non_processor():
     with pytest.raises(TypeError):
         SecurityScanningSpanProcessor(object())  # type: ignore[arg-type]
+
+
+# -- channel objects stand in for the JSON attributes made from them; the scan cache ----------
+
+
+def _compact(v):
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _export_view(span):
+    return dict(span.attributes), [(e.name, dict(e.attributes)) for e in span.events]
+
+
+def _chat_span(tracer, inp, out, *, channel=True, attr_inp=None):
+    with tracer.start_as_current_span("chat") as span:
+        span.set_attribute(N.INPUT_MESSAGES, attr_inp if attr_inp is not None else _compact(inp))
+        span.set_attribute(N.OUTPUT_MESSAGES, _compact(out))
+        if channel:
+            _channel.attach(span, _channel.GenAIContent(input_messages=inp, output_messages=out))
+
+
+def test_channel_objects_give_the_same_span_as_the_attributes(setup):
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": f"my key is {KEY} é"},
+                                      {"type": "tool_call", "id": "c1", "name": "run", "arguments": {"token": GH}}]}]
+    out = [{"role": "assistant", "parts": [{"type": "text", "content": "done"}], "finish_reason": "stop"}]
+    before = _compact(inp)
+    _chat_span(tracer, inp, out, channel=True)
+    _chat_span(tracer, inp, out, channel=False)
+    with_channel, attrs_only = exporter.get_finished_spans()
+    assert _export_view(with_channel) == _export_view(attrs_only)
+    redacted = with_channel.attributes[N.INPUT_MESSAGES]
+    assert KEY not in redacted and GH not in redacted
+    assert redacted == _compact(json.loads(redacted))  # compact, like the instrumentation writes it
+    assert "[REDACTED:openai_api_key]" in redacted and "é" in redacted
+    assert with_channel.attributes[N.OUTPUT_MESSAGES] == _compact(out)  # nothing to redact: untouched
+    assert _compact(inp) == before  # the channel objects were not modified
+
+
+def test_attribute_not_made_from_the_channel_objects_is_scanned_itself(setup):
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": "hello"}]}]
+    other = _compact([{"role": "user", "parts": [{"type": "text", "content": f"hello {KEY}"}]}])
+    _chat_span(tracer, inp, [], attr_inp=other)
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.FINDINGS_COUNT] == 1
+
+
+def test_channel_objects_that_are_not_plain_json_fall_back_to_the_attribute(setup):
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": ({"type": "text", "content": f"key {KEY}"},)}]  # a tuple: JSON list
+    with tracer.start_as_current_span("chat") as span:
+        span.set_attribute(N.INPUT_MESSAGES, _compact(inp))
+        _channel.attach(span, _channel.GenAIContent(input_messages=inp))
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.REDACTED_COUNT] == 1
+
+
+def test_repeated_strings_hit_the_scan_cache_and_give_identical_results(setup):
+    tracer, exporter, _, processor = setup
+    system = {"role": "system", "parts": [{"type": "text", "content": f"You are helpful. Deploy key {GH}."}]}
+    views = []
+    for turn in range(3):
+        inp = [system, {"role": "user", "parts": [{"type": "text", "content": f"turn {turn}"}]}]
+        hits = processor._cache.hits
+        _chat_span(tracer, inp, [], channel=turn != 1)  # channel objects or attributes: same cache
+        if turn:
+            assert processor._cache.hits > hits  # the system prompt was not scanned again
+        (s,) = exporter.get_finished_spans()
+        exporter.clear()
+        assert GH not in repr(dict(s.attributes))
+        views.append([dict(e.attributes) for e in _finding_events(s)])
+    assert views[0] == views[1] == views[2] and len(views[0]) == 1
+
+
+def test_scan_cache_is_bounded():
+    from cylestio_monitor.security._redact import ScanCache
+    from cylestio_monitor.security.scanner import default_scanner
+
+    scanner = default_scanner()
+    cache = ScanCache(scanner, maxsize=4, max_text=100, max_total=250)
+    for i in range(50):
+        text = f"message {i} token {GH}"
+        assert cache.scan(text) == scanner.scan(text)
+        assert len(cache) <= 4 and cache.total_chars <= 250
+    assert cache.scan(f"message 49 token {GH}") == scanner.scan(f"message 49 token {GH}")
+    assert cache.hits == 1
+    long_text = "x" * 101 + KEY
+    cache.scan(long_text)
+    cache.scan(long_text)
+    assert long_text not in cache._data and cache.hits == 1  # too long to be cached
+    big = ScanCache(scanner, maxsize=100, max_text=100, max_total=250)
+    for i in range(50):
+        big.scan(f"{i:03d}" + "y" * 90)
+        assert big.total_chars <= 250
+    assert len(big) == 2
+    off = ScanCache(scanner, maxsize=0)
+    off.scan("abc")
+    assert len(off) == 0

@@ -3,15 +3,93 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, List, Tuple
+from typing import Any, Collection, Iterator, List, Tuple, Union
 
-from .scanner import Finding, Scanner
+from .scanner import Finding, Scanner, ScanResult
 
-__all__ = ["Located", "placeholder", "redact_text", "scan_content"]
+__all__ = ["Located", "NotJSON", "ScanCache", "dumps_native", "placeholder", "redact_text", "scan_content"]
 
 # keys of the message shape whose values are structure, not content
 _SKIP_KEYS = frozenset({"role", "type", "id", "name", "finish_reason", "mime_type", "modality"})
+
+
+class NotJSON(Exception):
+    """Content objects that are not plain JSON (tuples, custom objects): scan their JSON form instead."""
+
+
+def dumps_native(value: Any) -> str:
+    """The compact JSON the instrumentation writes for a content attribute
+    (``instrumentation._content.dumps``), but ``TypeError`` instead of ``default=str`` for
+    values that are not JSON-native: only plain JSON objects may stand in for their attribute."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+class ScanCache:
+    """``Scanner.scan`` with a bounded LRU of results keyed by the exact text.
+
+    Multi-turn chats re-send the whole conversation on every call, so the system prompt and
+    the history are scanned once instead of on every turn. Results are immutable (frozen
+    dataclasses of tuples), so a cached result is shared safely. Bounded in entries and in
+    total characters held; texts longer than ``max_text`` are never cached. Thread-safe.
+    """
+
+    def __init__(
+        self, scanner: Scanner, maxsize: int = 2048, max_text: int = 16384, max_total: int = 4 * 1024 * 1024
+    ) -> None:
+        if maxsize < 0 or max_text < 0 or max_total < 0:
+            raise ValueError("cache bounds must be >= 0")
+        self.scanner = scanner
+        self.maxsize = maxsize
+        self.max_text = max_text
+        self.max_total = max_total
+        self.hits = 0
+        self.misses = 0
+        self._total = 0
+        self._data: OrderedDict[str, ScanResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def total_chars(self) -> int:
+        return self._total
+
+    def scan(self, text: str) -> ScanResult:
+        n = len(text)
+        if n > self.max_text or not self.maxsize:
+            return self.scanner.scan(text)
+        data = self._data
+        with self._lock:
+            res = data.get(text)
+            if res is not None:
+                data.move_to_end(text)
+                self.hits += 1
+                return res
+        res = self.scanner.scan(text)
+        with self._lock:
+            self.misses += 1
+            if text not in data:
+                data[text] = res
+                self._total += n
+                while len(data) > self.maxsize or self._total > self.max_total:
+                    old, _ = data.popitem(last=False)
+                    self._total -= len(old)
+        return res
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._total = 0
 
 
 def placeholder(finding: Finding) -> str:
@@ -46,8 +124,11 @@ def redact_text(text: str, findings: Collection[Finding], categories: Collection
     return "".join(out), used
 
 
-def _walk(obj: Any, field: str = "") -> Iterator[Tuple[Any, Any, str, str]]:
-    """Yield (container, key, field name, string) for every content string in ``obj``."""
+def _walk(obj: Any, field: str = "", strict: bool = False) -> Iterator[Tuple[Any, Any, str, str]]:
+    """Yield (container, key, field name, string) for every content string in ``obj``.
+
+    ``strict``: raise :class:`NotJSON` on anything that is not plain JSON (whose JSON form
+    could hold text this walk would not see)."""
     if isinstance(obj, dict):
         for k, v in obj.items():
             if k in _SKIP_KEYS and isinstance(v, str):
@@ -55,27 +136,35 @@ def _walk(obj: Any, field: str = "") -> Iterator[Tuple[Any, Any, str, str]]:
             if isinstance(v, str):
                 yield obj, k, str(k), v
             elif isinstance(v, (dict, list)):
-                yield from _walk(v, str(k))
+                yield from _walk(v, str(k), strict)
+            elif strict and not (v is None or isinstance(v, (int, float))):
+                raise NotJSON
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
             if isinstance(v, str):
                 yield obj, i, field or "content", v
             elif isinstance(v, (dict, list)):
-                yield from _walk(v, field)
+                yield from _walk(v, field, strict)
+            elif strict and not (v is None or isinstance(v, (int, float))):
+                raise NotJSON
+    elif strict and not (obj is None or isinstance(obj, (int, float, str))):
+        raise NotJSON
 
 
 def scan_content(
     value: Any,
     location: str,
-    scanner: Scanner,
+    scanner: Union[Scanner, ScanCache],
     redact: Collection[str] = (),
+    strict: bool = False,
 ) -> Tuple[Any, List[Located], List[Finding], bool]:
     """Scan a content value (list of messages / parts, JSON string of one, or plain text).
 
     Returns ``(redacted value, located findings, redacted findings, truncated)``; the value
     keeps its form (a JSON string stays a JSON string). Message and part indexes follow the
     semconv shape: ``[{"role", "parts": [...]}, ...]`` for messages, a list of parts for
-    system instructions, a list of tool definitions.
+    system instructions, a list of tool definitions. ``scanner`` may be a :class:`ScanCache`.
+    ``strict`` (Python objects only): raise :class:`NotJSON` on values that are not plain JSON.
     """
     as_json = False
     obj = value
@@ -91,6 +180,8 @@ def scan_content(
         res = scanner.scan(obj)
         new, used = redact_text(obj, res.findings, redact)
         return new, [Located(f, location, 0, 0, "content") for f in res], used, res.truncated
+    if strict and not isinstance(obj, (list, dict)):
+        raise NotJSON
     if isinstance(obj, dict):
         obj = [obj]
         single = True
@@ -105,9 +196,12 @@ def scan_content(
         units = enumerate(parts) if parts is not None else [(0, msg)]
         for pi, part in units:
             if isinstance(part, str):
-                holder: Iterator[Tuple[Any, Any, str, str]] = iter([(parts, pi, "content", part)])
+                # a bare string part, or a bare string message (its container is the list itself)
+                holder: Iterator[Tuple[Any, Any, str, str]] = iter(
+                    [(parts, pi, "content", part) if parts is not None else (obj, mi, "content", part)]
+                )
             else:
-                holder = _walk(part)
+                holder = _walk(part, "", strict)
             for container, key, field, text in list(holder):
                 res = scanner.scan(text)
                 truncated |= res.truncated
@@ -122,5 +216,5 @@ def scan_content(
                     changed = True
     result: Any = obj[0] if single else obj
     if as_json:
-        result = json.dumps(result, ensure_ascii=False) if changed else value
+        result = dumps_native(result) if changed else value
     return result, found, redacted, truncated

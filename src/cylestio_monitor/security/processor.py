@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 
 from .. import _channel
 from . import _names as N
-from ._redact import Located, scan_content
+from ._redact import Located, NotJSON, ScanCache, dumps_native, scan_content
 from ._rules import severity_rank
 from .guard import RequestGuard
 from .scanner import Finding, Scanner, default_scanner
@@ -45,6 +45,11 @@ _CHANNEL_FIELDS = (
     ("output_messages", "output"),
 )
 _CONTENT_KEYS = tuple(N.CONTENT_ATTRIBUTES)
+_KEY_BY_LOCATION = {loc: key for key, loc in N.CONTENT_ATTRIBUTES.items()}
+# (attribute key, location, channel field) in the order findings are reported
+_FIELD_BY_LOCATION = {location: field for field, location in _CHANNEL_FIELDS}
+_ATTRIBUTE_PLAN = tuple((key, loc, _FIELD_BY_LOCATION.get(loc)) for key, loc in N.CONTENT_ATTRIBUTES.items())
+_CHANNEL_PLAN = tuple((field, loc, _KEY_BY_LOCATION[loc]) for field, loc in _CHANNEL_FIELDS)
 
 
 class SecurityScanningSpanProcessor(SpanProcessor):
@@ -58,6 +63,9 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         guard: a severity (``"high"``, ``"critical"``, ...) to also register a request guard
             that blocks calls whose input reaches it; ``None`` (default) = no blocking.
         max_events: at most this many finding events per span (the count stays exact).
+        cache_size: scan results of at most this many distinct strings (each up to
+            ``cache_max_chars``) are kept, so the system prompt and history that multi-turn
+            chats re-send on every call are scanned once; 0 disables the cache.
     """
 
     def __init__(
@@ -69,6 +77,8 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         meter_provider: Optional[metrics.MeterProvider] = None,
         guard: Optional[str] = None,
         max_events: int = 64,
+        cache_size: int = 2048,
+        cache_max_chars: int = 16384,
     ) -> None:
         if isinstance(next_processor, SpanProcessor):
             self._next: Tuple[SpanProcessor, ...] = (next_processor,)
@@ -79,6 +89,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         if max_events < 0:
             raise ValueError("max_events must be >= 0")
         self._scanner = scanner or default_scanner()
+        self._cache = ScanCache(self._scanner, maxsize=cache_size, max_text=cache_max_chars)
         self._redact: Collection[str] = ("secret", "pii") if redact_pii else ("secret",)
         self._max_events = max_events
         from ..version import __version__
@@ -152,61 +163,76 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         for field, location in _CHANNEL_FIELDS:
             value = getattr(content, field, None)
             if value is not None:
-                value, _, _, _ = scan_content(copy.deepcopy(value), location, self._scanner, self._redact)
+                value, _, _, _ = scan_content(copy.deepcopy(value), location, self._cache, self._redact)
             fields[field] = value
         return _channel.GenAIContent(**fields)
 
     # -- scanning -------------------------------------------------------------------------
     def _process(self, span: ReadableSpan, content: Optional[_channel.GenAIContent]) -> ReadableSpan:
-        attrs: Dict[str, Any] = dict(span.attributes or {})
+        src: Any = span.attributes or {}
+        scan = self._cache
+        redact = self._redact
+        attrs: Dict[str, Any] = dict(src)
         located: List[Located] = []
         redacted: List[Finding] = []
         truncated = False
-        genai = False
-        for key, location in N.CONTENT_ATTRIBUTES.items():
-            value = attrs.get(key)
+        genai = content is not None
+        for key, location, field in _ATTRIBUTE_PLAN:
+            value = src.get(key)
             if value is None:
                 continue
             genai = True
-            new, found, used, trunc = scan_content(value, location, self._scanner, self._redact)
+            obj = getattr(content, field, None) if content is not None and field is not None else None
+            if obj is not None and isinstance(value, str) and isinstance(obj, (list, dict)):
+                done = self._scan_objects_for(obj, value, location)
+                if done is not None:  # the attribute is the JSON of these objects: scanned them
+                    new, found, used, trunc = done
+                    located.extend(found)
+                    redacted.extend(used)
+                    truncated |= trunc
+                    if used:
+                        attrs[key] = new
+                    continue
+            new, found, used, trunc = scan_content(value, location, scan, redact)
             located.extend(found)
             redacted.extend(used)
             truncated |= trunc
             if used:
                 attrs[key] = new
         if content is not None:
-            genai = True
-            for field, location in _CHANNEL_FIELDS:
-                value = getattr(content, field, None)
-                attr_key = next(k for k, loc in N.CONTENT_ATTRIBUTES.items() if loc == location)
-                if value is None or attr_key in (span.attributes or {}):
-                    continue  # already scanned as an attribute
-                _, found, _, trunc = scan_content(value, location, self._scanner, ())
+            for field, location, key in _CHANNEL_PLAN:
+                obj = getattr(content, field, None)
+                if obj is None or key in src:
+                    continue  # already scanned as (or for) the attribute
+                _, found, _, trunc = scan_content(obj, location, scan, ())
                 located.extend(found)
                 truncated |= trunc
-        events = list(span.events)
-        events_changed = False
-        for i, ev in enumerate(events):
-            if ev.name == N.FINDING_EVENT or not ev.attributes:
-                continue
-            ev_attrs = dict(ev.attributes)
-            changed = False
-            for key, value in ev.attributes.items():
-                if key not in N.EVENT_CONTENT_KEYS or not isinstance(value, str):
+        events = span.events
+        if events:
+            events = list(events)
+            for i, ev in enumerate(events):
+                ev_src = ev.attributes
+                if ev.name == N.FINDING_EVENT or not ev_src:
                     continue
-                genai = True
-                location = N.CONTENT_ATTRIBUTES.get(key, "event")
-                new, found, used, trunc = scan_content(value, location, self._scanner, self._redact)
-                truncated |= trunc
-                if key not in (span.attributes or {}):  # the same content is not reported twice
-                    located.extend(found)
-                if used:
-                    ev_attrs[key] = new
-                    redacted.extend(used)
-                    changed = True
-            if changed:
-                events[i] = Event(ev.name, ev_attrs, ev.timestamp)
-                events_changed = True
+                ev_attrs = None
+                for key, value in ev_src.items():
+                    if key not in N.EVENT_CONTENT_KEYS or not isinstance(value, str):
+                        continue
+                    genai = True
+                    location = N.CONTENT_ATTRIBUTES.get(key, "event")
+                    new, found, used, trunc = scan_content(value, location, scan, redact)
+                    truncated |= trunc
+                    if key not in src:  # the same content is not reported twice
+                        located.extend(found)
+                    if used:
+                        if ev_attrs is None:
+                            ev_attrs = dict(ev_src)
+                        ev_attrs[key] = new
+                        redacted.extend(used)
+                if ev_attrs is not None:
+                    events[i] = Event(ev.name, ev_attrs, ev.timestamp)
+        else:
+            events = []
         if not genai:
             return span
         attrs[N.SCANNED] = True
@@ -231,8 +257,30 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         if redacted:
             attrs[N.REDACTED_COUNT] = len(redacted)
             attrs[N.REDACTED_TYPES] = sorted({f.type for f in redacted})
-        del events_changed
         return _rebuild(span, attrs, events)
+
+    def _scan_objects_for(
+        self, obj: Any, attribute: str, location: str
+    ) -> Optional[Tuple[str, List[Located], List[Finding], bool]]:
+        """Scan the channel objects that ``attribute`` (a JSON content attribute) was made from,
+        instead of decoding the attribute; ``None`` when the attribute is not exactly their JSON
+        (another instrumentation, objects changed since, not plain JSON): scan the attribute then.
+
+        Returns ``(attribute value, located, redacted, truncated)``; the attribute is untouched
+        when nothing is redacted, else the compact JSON of a redacted copy.
+        """
+        try:
+            if dumps_native(obj) != attribute:
+                return None
+            _, found, _, trunc = scan_content(obj, location, self._cache, (), strict=True)
+        except (NotJSON, TypeError, ValueError, RecursionError):
+            return None
+        redact = self._redact
+        if not any(loc.finding.category in redact for loc in found):
+            return attribute, found, [], trunc
+        # redact a copy (the objects may be shared); every string is a cache hit by now
+        new, _, used, _ = scan_content(copy.deepcopy(obj), location, self._cache, redact)
+        return (dumps_native(new) if used else attribute), found, used, trunc
 
 
 def _rebuild(span: ReadableSpan, attrs: Dict[str, Any], events: List[Event]) -> ReadableSpan:
