@@ -7,6 +7,7 @@ Everything here is set up once per process; the timed loops only make SDK calls.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -55,11 +56,16 @@ class Fixtures:
         self.streams = {n: _stream_body(events, n) for n in (20, 200)}
 
 
-# A realistic prompt: system + user, a few hundred bytes, with one (fake) credential in it so
-# that scanning finds something and redaction has work to do.
+# A realistic multi-turn prompt: system + one earlier exchange + the new user message, a few
+# hundred bytes, with one (fake) credential in the new message so that scanning finds something
+# and redaction has work to do. Like real traffic, every call re-sends the same system prompt and
+# history and only the last user message is new: `_turn` makes it unique per call (a counter), so
+# a cache of scan results is neither credited for re-scanning identical prompts nor left unused.
 FAKE_TOKEN = "ghp_" + "q8R2xT7mN4vK9pL3wZ6cY1bH5jF0dS2aE8uQ"
 MESSAGES = [
     {"role": "system", "content": "You are a concise assistant for an SRE team. Answer in two sentences."},
+    {"role": "user", "content": "We moved the API image to the GitHub container registry last week."},
+    {"role": "assistant", "content": "Noted: pushes now go to ghcr.io and need a token with write:packages."},
     {
         "role": "user",
         "content": (
@@ -71,9 +77,18 @@ MESSAGES = [
 ]
 # The same conversation with nothing for the scanner to find (the common case).
 MESSAGES_CLEAN = [
-    MESSAGES[0],
-    {"role": "user", "content": MESSAGES[1]["content"].replace(FAKE_TOKEN, "${{ secrets.GITHUB_TOKEN }}")},
+    *MESSAGES[:-1],
+    {"role": "user", "content": MESSAGES[-1]["content"].replace(FAKE_TOKEN, "${{ secrets.GITHUB_TOKEN }}")},
 ]
+_TURNS = itertools.count(1)
+
+
+def _turn(messages: List[dict]) -> List[dict]:
+    """``messages`` with the last (user) message made unique for this call."""
+    last = messages[-1]
+    return [*messages[:-1], {"role": last["role"], "content": f"{last['content']} (build #{next(_TURNS)})"}]
+
+
 RESPONSES_INPUT = "What is the capital of France? Answer in one short sentence."
 EMBED_INPUT = "Tell me a joke about opentelemetry"
 
@@ -113,18 +128,20 @@ def make_clients(fx: Fixtures) -> Tuple[Any, Any]:
 
 
 def _chat(client: Any) -> Any:
-    return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=200)
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=_turn(MESSAGES), temperature=0.2, max_tokens=200
+    )
 
 
 def _chat_clean(client: Any) -> Any:
     return client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES_CLEAN, temperature=0.2, max_tokens=200
+        model="gpt-4o-mini", messages=_turn(MESSAGES_CLEAN), temperature=0.2, max_tokens=200
     )
 
 
 def _stream(client: Any, n: int) -> Any:
     stream = client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+        model="gpt-4o-mini", messages=_turn(MESSAGES), stream=True, stream_options={"include_usage": True},
         extra_headers={"x-bench-chunks": str(n)},
     )
     count = 0
@@ -136,7 +153,7 @@ def _stream(client: Any, n: int) -> Any:
 
 async def _astream(client: Any, n: int) -> Any:
     stream = await client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+        model="gpt-4o-mini", messages=_turn(MESSAGES), stream=True, stream_options={"include_usage": True},
         extra_headers={"x-bench-chunks": str(n)},
     )
     count = 0
