@@ -641,3 +641,43 @@ def test_a_match_without_the_value_group_is_not_a_finding() -> None:
             continue
         assert [f.rule_id for f in s.scan("key = Ab12Cd34")] == ["kv"]
         assert not s.scan("cache_key = Ab12Cd34")  # consumed by the branch without a value
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        'conn = DriverManager.getConnection("jdbc:mysql://db/app", "app", "{p}");',
+        '$link = mysqli_connect("localhost", "root", "{p}");',
+        'new NetworkCredential("svc", "{p}")',
+        'new PasswordAuthentication("svc", "{p}".toCharArray())',
+        "machine api.example.com login deploy password {p}",
+        "net use \\\\fs01\\share {p} /user:CORP\\admin",
+        "net use Z: \\\\fs01\\share /user:CORP\\admin {p}",
+        "psexec \\\\host -u admin -p {p} cmd",
+        'sqlcmd -S db -U sa -P {p} -Q "select 1"',
+        'ldapsearch -x -D "cn=admin,dc=ex" -w {p} -b dc=ex',
+        "smbclient //fs/share -U admin%{p}",
+        "비밀번호는 {p}입니다",
+        "パスワード\uff1a{p}",  # full-width colon
+        "密码是 {p}",
+        "password - {p}",
+        "ID master PW {p}",
+    ],
+)
+def test_more_password_carriers(template: str) -> None:
+    text = template.format(p="amber-Falcon42Qx")
+    assert "amber-Falcon42Qx" in [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "secret"]
+
+
+def test_basic_blob_under_any_header_when_it_decodes_to_a_pair() -> None:
+    text = 'headers["X-Auth"] = "Basic YWRtaW46YW1iZXItRmFsY29uNDJReA=="'  # admin:amber-Falcon42Qx
+    assert "secret" in _cats(text)
+    assert "secret" not in _cats("Basic Zm9vYmFyYmF6cXV4cXV1eA== is just base64 of text")  # no user:password
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["run pwd to see the directory", "passwd root", "then cd src && pwd && ls -la", "keyStorePassword=changeit"],
+)
+def test_more_password_lookalikes(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings

@@ -30,7 +30,7 @@ def shannon_entropy(value: str) -> float:
 _PLACEHOLDER = re.compile(
     r"(?i)(x{5,}|\*{3,}|\.\.\.|…|<[^>]*>|\$\{|\{\{|%\([a-z_]+\)s|your[_-]?(?:api[_-]?)?(?:key|token|secret|"
     r"password|pass)|(?:key|token|secret|password)[_-]?here|placeholder|changeme|change[_-]?me|replace[_-]?me"
-    r"|redacted|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$"
+    r"|redacted|changeit|example(?:key|secret|token)|^(?:test|dummy|sample|null|none|true|false|undefined)$"
     # template variables of other syntaxes (%API_KEY%, @API_KEY@, <%= ENV['X'] %>) and bracketed
     # stand-ins ((hidden), [removed], {secret})
     r"|^%[a-z_][a-z0-9_]*%$|^@[a-z_][a-z0-9_]*@$|<%|^[(\[{][^()\[\]{}]{1,40}[)\]}]$)"
@@ -333,6 +333,17 @@ def basic_credentials(value: str) -> bool:
     return bool(pw) and not is_placeholder(pw)
 
 
+def basic_pair(value: str) -> bool:
+    """A ``Basic`` blob outside an Authorization header: only when it decodes to printable
+    ``user:password`` (so base64 of anything else after the word "Basic" is not taken)."""
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    user, sep, pw = decoded.partition(":")
+    return bool(sep and user and pw) and decoded.isprintable() and not is_placeholder(pw)
+
+
 def sql_no_where(value: str) -> bool:
     """A ``DELETE FROM`` statement without a ``WHERE`` clause."""
     return re.search(r"(?i)\bwhere\b", value) is None
@@ -356,5 +367,6 @@ VALIDATORS: Dict[str, Callable[[str], bool]] = {
     "token": token,
     "sql_no_where": sql_no_where,
     "basic_credentials": basic_credentials,
+    "basic_pair": basic_pair,
     "not_placeholder": not_placeholder,
 }
