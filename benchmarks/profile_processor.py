@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile-secret", action="store_true", help="profile the case with a secret (default: clean)")
     args = ap.parse_args()
     bare_tracer, bare_exp, _ = _make(False)
     tracer, exp, proc = _make(True)
@@ -110,7 +111,7 @@ def main() -> None:
         pr = cProfile.Profile()
         pr.enable()
         for _ in range(args.n):
-            _one(tracer, True, True)
+            _one(tracer, True, args.profile_secret)
         pr.disable()
         pstats.Stats(pr).sort_stats("tottime").print_stats(16)
 

@@ -259,3 +259,14 @@ def test_scan_cache_is_bounded():
     off = ScanCache(scanner, maxsize=0)
     off.scan("abc")
     assert len(off) == 0
+
+
+def test_dumps_native_writes_what_the_instrumentation_writes():
+    from cylestio_monitor.instrumentation._content import dumps
+    from cylestio_monitor.security._redact import dumps_native
+
+    for value in ([{"role": "user", "parts": [{"type": "text", "content": "é \u2028 \x00 \U0001F600"}]}],
+                  [{"x": [1, 1e300, -0.0, None, True], 1: "int key"}], [], {}, [{"k": "lone \ud800"}]):
+        assert dumps_native(value) == dumps(value)
+    with pytest.raises(TypeError):
+        dumps_native([{"content": object()}])  # not JSON-native: never stands in for an attribute
