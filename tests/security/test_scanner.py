@@ -681,3 +681,20 @@ def test_basic_blob_under_any_header_when_it_decodes_to_a_pair() -> None:
 )
 def test_more_password_lookalikes(text: str) -> None:
     assert "secret" not in _cats(text), SCANNER.scan(text).findings
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("They're not answering at 99 668472", "99 668472"),
+        ("unit 1009\n781 1704 office\n(579)888-3058 fax", "781 1704"),
+        ("our number is 415 555 0132", "415 555 0132"),
+    ],
+)
+def test_phone_numbers_by_their_label(text: str, value: str) -> None:
+    assert value in [text[f.start : f.end] for f in SCANNER.scan(text) if f.category == "pii"]
+
+
+@pytest.mark.parametrize("text", ["my order number is 1234 5678", "ticket 4567 8901 home page", "Room 1012 office hours"])
+def test_phone_label_lookalikes(text: str) -> None:
+    assert "pii" not in _cats(text), SCANNER.scan(text).findings
