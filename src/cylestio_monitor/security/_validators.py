@@ -301,6 +301,27 @@ _PUBLIC_ID = re.compile(
 )
 
 
+# Words of stand-in values ("this_is_a_test_key_1234", "my-github-token-xyz", "SomeRandomSecretValue"):
+# a generic token made mostly of them is a sample, not a key (random keys contain no run of words).
+_STAND_IN_WORDS = frozenset(
+    """a an and any api app are auth bar baz big client code config cred creds data default demo dev
+    development dummy example fake foo for from get github gitlab here hello key keys live local long
+    main mock my new not old only our pass passwd password placeholder private prod production public
+    put qux random real replace sample secret secure service set some staging str string super temp
+    test testing text that the this tmp token to use user valid value very with world xxx xyz you
+    your yours""".split()
+)
+_WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _wordy(value: str) -> bool:
+    """True when at least two stand-in words cover 60%+ of the letters of ``value``."""
+    parts = _WORD_PART.findall(value)
+    letters = sum(len(p) for p in parts)
+    hits = [p for p in parts if len(p) >= 2 and p.lower() in _STAND_IN_WORDS]
+    return len(hits) >= 2 and letters > 0 and sum(len(p) for p in hits) >= 0.6 * letters
+
+
 def token(value: str) -> bool:
     """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
     v = value.strip("'\"")
@@ -310,6 +331,7 @@ def token(value: str) -> bool:
         and not _SNAKE_OR_DOTTED.fullmatch(v)
         and not _PATH.search(v)
         and not _PUBLIC_ID.fullmatch(v)
+        and not _wordy(v)
         and "," not in v  # lists and URIs (tag:yaml.org,2002:str), never a key
         and "://" not in v  # a URL: its credentials, if any, are the URL rules' business
         and not (_ATTRIBUTE.fullmatch(v) and sum(c.isdigit() for c in v) <= 4)
