@@ -698,3 +698,11 @@ def test_phone_numbers_by_their_label(text: str, value: str) -> None:
 @pytest.mark.parametrize("text", ["my order number is 1234 5678", "ticket 4567 8901 home page", "Room 1012 office hours"])
 def test_phone_label_lookalikes(text: str) -> None:
     assert "pii" not in _cats(text), SCANNER.scan(text).findings
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['api_key = "this_is_a_test_key_1234"', "token: my-github-token-xyz", 'secret = "SomeRandomSecretValue99"'],
+)
+def test_values_made_of_stand_in_words_are_not_tokens(text: str) -> None:
+    assert "secret" not in _cats(text), SCANNER.scan(text).findings

@@ -304,12 +304,16 @@ _PUBLIC_ID = re.compile(
 # Words of stand-in values ("this_is_a_test_key_1234", "my-github-token-xyz", "SomeRandomSecretValue"):
 # a generic token made mostly of them is a sample, not a key (random keys contain no run of words).
 _STAND_IN_WORDS = frozenset(
-    """a an and any api app are auth bar baz big client code config cred creds data default demo dev
-    development dummy example fake foo for from get github gitlab here hello key keys live local long
-    main mock my new not old only our pass passwd password placeholder private prod production public
-    put qux random real replace sample secret secure service set some staging str string super temp
-    test testing text that the this tmp token to use user valid value very with world xxx xyz you
-    your yours""".split()
+    (
+        "a", "an", "and", "any", "api", "app", "are", "auth", "bar", "baz", "big", "client", "code", "config", "cred",
+        "creds", "data", "default", "demo", "dev", "development", "dummy", "example", "fake", "foo", "for", "from",
+        "get", "github", "gitlab", "here", "hello", "key", "keys", "live", "local", "long", "main", "mock", "my",
+        "new", "not", "old", "only", "our", "pass", "passwd", "password", "placeholder", "private", "prod",
+        "production", "public", "put", "qux", "random", "real", "replace", "sample", "secret", "secure", "service",
+        "set", "some", "staging", "str", "string", "super", "temp", "test", "testing", "text", "that", "the", "this",
+        "tmp", "token", "to", "use", "user", "valid", "value", "very", "with", "world", "xxx", "xyz", "you", "your",
+        "yours",
+    )
 )
 _WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
