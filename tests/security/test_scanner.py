@@ -706,3 +706,8 @@ def test_phone_label_lookalikes(text: str) -> None:
 )
 def test_values_made_of_stand_in_words_are_not_tokens(text: str) -> None:
     assert "secret" not in _cats(text), SCANNER.scan(text).findings
+
+
+def test_unsigned_jwt_is_a_token() -> None:
+    jwt = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxMjM0NTY3ODkwIiwiYWRtaW4iOnRydWV9."
+    assert [f.type for f in SCANNER.scan(f"token: {jwt}") if f.category == "secret"] == ["jwt"]
