@@ -28,10 +28,11 @@ from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple, Union
 from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import Status
 
 from .. import _channel
 from . import _names as N
-from ._redact import Located, NotJSON, ScanCache, dumps_native, scan_content
+from ._redact import Located, NotJSON, ScanCache, dumps_native, redact_text, scan_content
 from ._rules import severity_rank
 from .guard import RequestGuard
 from .scanner import Finding, Scanner, default_scanner
@@ -255,10 +256,16 @@ class SecurityScanningSpanProcessor(SpanProcessor):
                 counts[(f.category, f.severity)] = counts.get((f.category, f.severity), 0) + 1
             for (cat, sev), n in counts.items():
                 self._counter.add(n, {N.CATEGORY: cat, N.SEVERITY: sev})
+        status = span.status
+        if status.description:  # an error message may quote the request: it leaves redacted too
+            text, used = redact_text(status.description, scan.scan(status.description).findings, redact)
+            if used:
+                status = Status(status.status_code, text)
+                redacted.extend(used)
         if redacted:
             attrs[N.REDACTED_COUNT] = len(redacted)
             attrs[N.REDACTED_TYPES] = sorted({f.type for f in redacted})
-        return _rebuild(span, attrs, events)
+        return _rebuild(span, attrs, events, status)
 
     def _scan_objects_for(
         self, obj: Any, attribute: str, location: str
@@ -285,7 +292,9 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         return (dumps_native(new) if used else attribute), found, used, trunc
 
 
-def _rebuild(span: ReadableSpan, attrs: Dict[str, Any], events: List[Event]) -> ReadableSpan:
+def _rebuild(
+    span: ReadableSpan, attrs: Dict[str, Any], events: List[Event], status: Optional[Status] = None
+) -> ReadableSpan:
     return ReadableSpan(
         name=span.name,
         context=span.context,
@@ -295,7 +304,7 @@ def _rebuild(span: ReadableSpan, attrs: Dict[str, Any], events: List[Event]) -> 
         events=events,
         links=span.links,
         kind=span.kind,
-        status=span.status,
+        status=span.status if status is None else status,
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
@@ -312,7 +321,8 @@ def _without_content(span: ReadableSpan) -> ReadableSpan:
                   ev.timestamp)
             for ev in span.events
         ]
-        return _rebuild(span, attrs, events)
+        status = Status(span.status.status_code) if span.status.description else None  # may quote content
+        return _rebuild(span, attrs, events, status)
     except Exception:
         _log.debug("could not strip content from the span", exc_info=True)
         return span
