@@ -86,15 +86,50 @@ def _compile(pattern: str, what: str) -> Any:
 
 
 class _Compiled:
-    """A rule's RE2 program, its ``value`` group and the fast search entry point."""
+    """A rule's RE2 program, its ``value`` group and the fast search entry point.
 
-    __slots__ = ("group", "match", "rule", "rx")
+    ``check`` says how a value is judged: ``True`` (a plain :class:`Rule` with no allow-list and
+    no validators: always accepted), an ``int`` shared by the plain rules with the same allow-list
+    and validators (they judge a value alike, so one scan judges it once), or ``None`` (a rule
+    type of its own: :meth:`Rule.accepts` every time).
+    """
 
-    def __init__(self, rule: Rule) -> None:
+    __slots__ = ("check", "group", "match", "rule", "rx")
+
+    def __init__(self, rule: Rule, checks: Optional[Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], int]] = None) -> None:
         self.rule = rule
         self.rx = _compile(rule.pattern, f"rule {rule.id!r}")
         self.group = self.rx.groupindex.get(b"value", 0)
         self.match = _raw_match(self.rx)
+        self.check: Any = None
+        if type(rule) is Rule and checks is not None:
+            if not rule.allow and not rule.validators:
+                self.check = True
+            else:
+                self.check = checks.setdefault((rule.allow, rule.validators), len(checks))
+
+
+def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Raw]) -> None:
+    """Append the spans (code points) whose value their rule accepts; each distinct (check,
+    value) is judged once (validators are pure functions of the value)."""
+    memo: Dict[Tuple[int, str], bool] = {}
+    for s, e, comp, index in spans:
+        check = comp.check
+        if check is True:
+            out.append((s, e, comp.rule, index))
+            continue
+        value = text[s:e]
+        if check is None:
+            ok = comp.rule.accepts(value)
+        else:
+            key = (check, value)
+            found = memo.get(key)
+            if found is None:
+                ok = memo[key] = comp.rule.accepts(value)
+            else:
+                ok = found
+        if ok:
+            out.append((s, e, comp.rule, index))
 
 
 # -- the reference semantics ------------------------------------------------------------------
@@ -123,7 +158,8 @@ class _Engine:
 
     def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
         self.rules = tuple(rules)
-        self.compiled = [_Compiled(r) for r in self.rules]
+        checks: Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], int] = {}
+        self.compiled = [_Compiled(r, checks) for r in self.rules]
         self.extra = [_compile(p, f"cue {i}") for i, p in enumerate(extra_patterns)]
         self.extra_patterns = tuple(extra_patterns)
 
@@ -713,13 +749,9 @@ class HyperscanEngine(_Engine):
                     break
                 pos = pos + 1 if pos == end else end
         if ascii_only:
-            for bs, be, comp, index in byte_spans:
-                if comp.rule.accepts(text[bs:be]):
-                    out.append((bs, be, comp.rule, index))
+            _judge(byte_spans, text, out)
         elif byte_spans:
-            for s, e, comp, index in _to_code_points(data, byte_spans):
-                if comp.rule.accepts(text[s:e]):
-                    out.append((s, e, comp.rule, index))
+            _judge(_to_code_points(data, byte_spans), text, out)
         present.sort()
         return out, present
 

@@ -49,6 +49,20 @@ _VARIABLE_OR_TRUNCATED = re.compile(
 # AWS documentation keys, keyboard rows, words that say "this is not a real one"
 _DOC_EXAMPLE = re.compile(r"(?i:example|qwerty|#{4,}|randomstring|string[_-]?here|fake|sample|dummy)")
 
+# the four above in one search (their flags scoped to each): a match of any of them is a match of this
+_ANY_PLACEHOLDER_SHAPE = re.compile(
+    "|".join(
+        (
+            "(?i:" + _PLACEHOLDER.pattern[len("(?i)") :] + ")",
+            "(?i:" + _ENV_LOOKUP.pattern[len("(?i)") :] + ")",
+            _DOC_EXAMPLE.pattern,
+            "(?:" + _VARIABLE_OR_TRUNCATED.pattern + ")",
+        )
+    )
+)
+assert _PLACEHOLDER.pattern.startswith("(?i)") and _ENV_LOOKUP.pattern.startswith("(?i)")
+assert _DOC_EXAMPLE.pattern.startswith("(?i:") and _DOC_EXAMPLE.pattern.endswith(")")
+
 # A value is a sample when most of it is made of runs like ``123456``, ``abcdef``, ``zyx``,
 # ``000000``: real keys contain a short run now and then (or an id such as ``511111111`` in a
 # Slack token), samples are *dominated* by them.
@@ -88,6 +102,22 @@ def _three_runs() -> re.Pattern[str]:
 _ANY_THREE_RUN = _three_runs()
 
 
+def _pair_steps() -> Dict[str, str]:
+    """``_step`` of every ASCII pair whose step is not 2, as one character: ``+`` / ``-`` / ``0``."""
+    chars = string.digits + string.ascii_letters
+    return {
+        a + b: "0+-"[s]
+        for a in chars
+        for b in chars
+        if (s := _step(a, b)) != 2
+    }
+
+
+_PAIR_STEP = _pair_steps()
+# a run of 2+ equal steps (3+ characters), then the step after it, which the scan skips
+_STEP_RUN = re.compile(r"(\+{2,}|-{2,}|0{2,}).?")
+
+
 def sequence_share(value: str) -> float:
     """Share of the alphanumeric characters of ``value`` that lie in runs of 3+ characters
     stepping by +1, -1 or 0 (``abc``, ``987``, ``aaa``)."""
@@ -97,6 +127,10 @@ def sequence_share(value: str) -> float:
     alnum = sum(c.isalnum() for c in value)
     if not alnum:
         return 0.0
+    if value.isascii():  # the steps as a string, the runs by one regex (same scan as below)
+        get = _PAIR_STEP.get
+        steps = "".join([get(value[i : i + 2], "x") for i in range(n - 1)])
+        return sum(len(m.group(1)) + 1 for m in _STEP_RUN.finditer(steps)) / alnum
     covered = 0
     i = 0
     while i < n - 1:
@@ -118,12 +152,7 @@ def sequence_share(value: str) -> float:
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``,
     values dominated by sample sequences (``ntn_1234567890...``)."""
-    if (
-        _PLACEHOLDER.search(value)
-        or _ENV_LOOKUP.search(value)
-        or _DOC_EXAMPLE.search(value)
-        or _VARIABLE_OR_TRUNCATED.search(value)
-    ):
+    if _ANY_PLACEHOLDER_SHAPE.search(value):
         return True
     if len(value) >= 6 and len(set(value)) <= 2:  # one or two characters repeated
         return True
