@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import math
+import operator
 import re
 import string
 from typing import Callable, Dict
@@ -102,15 +103,43 @@ def _three_runs() -> re.Pattern[str]:
 _ANY_THREE_RUN = _three_runs()
 
 
-def _pair_steps() -> Dict[str, str]:
-    """``_step`` of every ASCII pair whose step is not 2, as one character: ``+`` / ``-`` / ``0``."""
+def _ascii_three_run_search() -> Callable[[str], bool]:
+    """``_ANY_THREE_RUN`` for ASCII values by RE2 (a DFA over the literal alternation, where
+    Python's ``re`` tries every alternative at every position); ``re`` where RE2 is missing."""
+    try:
+        import re2
+
+        match = re2.compile(_ANY_THREE_RUN.pattern)._regexp.Match
+        unanchored = re2._re2.RE2.Anchor.UNANCHORED
+    except (ImportError, AttributeError):  # pragma: no cover - no google-re2, or another layout
+        return lambda value: _ANY_THREE_RUN.search(value) is not None
+
+    def found(value: str) -> bool:
+        data = value.encode("ascii")
+        return match(unanchored, data, 0, len(data))[0][0] >= 0
+
+    return found
+
+
+_ascii_has_three_run = _ascii_three_run_search()
+
+
+class _PairSteps(Dict[str, str]):
+    """``_step`` of a pair of ASCII characters as one character: ``+`` / ``-`` / ``0``, else ``x``."""
+
+    def __missing__(self, key: str) -> str:
+        return "x"
+
+
+def _pair_steps() -> _PairSteps:
     chars = string.digits + string.ascii_letters
-    return {
-        a + b: "0+-"[s]
-        for a in chars
-        for b in chars
-        if (s := _step(a, b)) != 2
-    }
+    table = _PairSteps()
+    for a in chars:
+        for b in chars:
+            s = _step(a, b)
+            if s != 2:
+                table[a + b] = "0+-"[s]
+    return table
 
 
 _PAIR_STEP = _pair_steps()
@@ -121,15 +150,15 @@ _STEP_RUN = re.compile(r"(\+{2,}|-{2,}|0{2,}).?")
 def sequence_share(value: str) -> float:
     """Share of the alphanumeric characters of ``value`` that lie in runs of 3+ characters
     stepping by +1, -1 or 0 (``abc``, ``987``, ``aaa``)."""
-    if _ANY_THREE_RUN.search(value) is None:
+    ascii_only = value.isascii()
+    if not (_ascii_has_three_run(value) if ascii_only else _ANY_THREE_RUN.search(value) is not None):
         return 0.0
     n = len(value)
     alnum = sum(c.isalnum() for c in value)
     if not alnum:
         return 0.0
-    if value.isascii():  # the steps as a string, the runs by one regex (same scan as below)
-        get = _PAIR_STEP.get
-        steps = "".join([get(value[i : i + 2], "x") for i in range(n - 1)])
+    if ascii_only:  # the steps as a string, the runs by one regex (same scan as below)
+        steps = "".join(map(_PAIR_STEP.__getitem__, map(operator.add, value, value[1:])))
         return sum(len(m.group(1)) + 1 for m in _STEP_RUN.finditer(steps)) / alnum
     covered = 0
     i = 0
