@@ -74,13 +74,18 @@ def _options(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
     return args[1] if len(args) > 1 else kwargs.get("options")
 
 
+def _begin(settings: Settings, instance: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Any]:
+    """(invocation, options) for a traced call, or (None, options): one dict look-up for the rest."""
+    options = _options(args, kwargs)
+    endpoint = ENDPOINTS.get(getattr(options, "url", ""))
+    if endpoint is None or otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+        return None, options
+    return _start(settings, endpoint, instance, options, bool(kwargs.get("stream"))), options
+
+
 def _sync_wrapper(settings: Settings) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
-        options = _options(args, kwargs)
-        endpoint = ENDPOINTS.get(getattr(options, "url", ""))
-        if endpoint is None or otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
-            return wrapped(*args, **kwargs)
-        invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
+        invocation, options = _begin(settings, instance, args, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
         token = _current.set(invocation)
@@ -100,11 +105,7 @@ def _async_wrapper(settings: Settings) -> Callable[..., Any]:
     async def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]
     ) -> Any:
-        options = _options(args, kwargs)
-        endpoint = ENDPOINTS.get(getattr(options, "url", ""))
-        if endpoint is None or otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
-            return await wrapped(*args, **kwargs)
-        invocation = _start(settings, endpoint, instance, options, bool(kwargs.get("stream")))
+        invocation, options = _begin(settings, instance, args, kwargs)
         if invocation is None:
             return await wrapped(*args, **kwargs)
         token = _current.set(invocation)

@@ -100,8 +100,6 @@ class Endpoint:
 
     operation: str = ""
     api_type: Optional[str] = None
-    #: the request parameter holding the model name
-    model_key: str = "model"
     #: whether the endpoint can stream (then ``gen_ai.request.stream`` is always set)
     streams: bool = True
 
