@@ -56,11 +56,54 @@ class _Monitor:
     log_handler: Optional[logging.Handler] = None
     prev_log_level: int = logging.NOTSET
     notes: List[str] = field(default_factory=list)
+    relays: List[Any] = field(default_factory=list)  # _Relay: point the providers we own at the pipeline
 
 
 _lock = threading.RLock()
 _state: Optional[_Monitor] = None
 _atexit_registered = False
+
+
+class _Relay(SpanProcessor):
+    """The one span processor of a tracer provider we own: forwards to the current pipeline.
+
+    The API lets a process set its global tracer provider once, so a restart
+    (``stop_monitoring()`` then ``start_monitoring()``) cannot replace it. Instead the provider
+    made by the first start stays global, and each start points its relay at the new export
+    pipeline: code that traces through the global provider keeps exporting after a restart.
+    """
+
+    def __init__(self) -> None:
+        self.target: Optional[SpanProcessor] = None
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        target = self.target
+        if target is not None:
+            target.on_start(span, parent_context=parent_context)
+
+    def _on_ending(self, span: Any) -> None:
+        target = self.target
+        if target is not None and hasattr(target, "_on_ending"):
+            target._on_ending(span)
+
+    def on_end(self, span: Any) -> None:
+        target = self.target
+        if target is not None:
+            target.on_end(span)
+
+    def shutdown(self) -> None:
+        target, self.target = self.target, None
+        if target is not None:
+            target.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        target = self.target
+        return True if target is None else target.force_flush(timeout_millis)
+
+
+def _relay(provider: TracerProvider) -> Optional[_Relay]:
+    relay = getattr(provider, _OWNED, None)
+    return relay if isinstance(relay, _Relay) else None
 
 
 class _AgentIdProcessor(SpanProcessor):
@@ -187,12 +230,18 @@ def start_monitoring(agent_id: str, config: Optional[Mapping[str, Any]] = None, 
 
         global_tp = trace.get_tracer_provider()
         joined = isinstance(global_tp, TracerProvider) and not getattr(global_tp, _OWNED, False)
+        # a provider we made in an earlier run that is still the global one (a restart)
+        earlier = _relay(global_tp) if isinstance(global_tp, TracerProvider) else None
+        resource = _resource(settings)
         if joined:
             tracer_provider: TracerProvider = global_tp  # type: ignore[assignment]
             tracer_provider.add_span_processor(_AgentIdProcessor(settings.agent_id))
+        elif earlier is not None and global_tp.resource == resource:  # type: ignore[attr-defined]
+            tracer_provider = global_tp  # type: ignore[assignment]
         else:
-            tracer_provider = TracerProvider(resource=_resource(settings), shutdown_on_exit=False)
-            setattr(tracer_provider, _OWNED, True)
+            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+            setattr(tracer_provider, _OWNED, _Relay())
+            tracer_provider.add_span_processor(getattr(tracer_provider, _OWNED))
             if not isinstance(global_tp, TracerProvider):
                 trace.set_tracer_provider(tracer_provider)
 
@@ -213,11 +262,22 @@ def start_monitoring(agent_id: str, config: Optional[Mapping[str, Any]] = None, 
 
         span_processor: Optional[SpanProcessor] = None
         exporters = _span_exporters(settings)
+        relays: List[_Relay] = []
         if exporters:
             span_processor = _export_pipeline(settings, exporters, meter_provider)
-            tracer_provider.add_span_processor(span_processor)
+            if joined:
+                tracer_provider.add_span_processor(span_processor)
+            else:
+                relays = [r for r in {id(r): r for r in (_relay(tracer_provider), earlier)}.values()
+                          if r is not None]
+                for relay in relays:
+                    relay.target = span_processor
 
-        state = _Monitor(settings, tracer_provider, not joined, span_processor, meter_provider, owns_mp)
+        state = _Monitor(settings, tracer_provider, not joined, span_processor, meter_provider, owns_mp,
+                         relays=relays)
+        if earlier is not None and tracer_provider is not global_tp:
+            state.notes.append("restarted with other resource attributes: spans made through the global "
+                               "tracer provider keep the first run's resource")
         _setup_logging(settings, state)
         if joined:
             state.notes.append("joined the application's TracerProvider: its own exporters are not "
@@ -255,8 +315,14 @@ def _instrument(settings: Settings, state: _Monitor, joined: bool) -> None:
 
 def _shutdown(state: _Monitor) -> None:
     if state.owns_tracer_provider:
-        state.tracer_provider.force_flush()
-        state.tracer_provider.shutdown()
+        # detach the pipeline from the providers we own (they stay usable for a restart), then
+        # flush and shut it down; the provider itself holds nothing else
+        for relay in state.relays:
+            if relay.target is state.span_processor:
+                relay.target = None
+        if state.span_processor is not None:
+            state.span_processor.force_flush()
+            state.span_processor.shutdown()
     elif state.span_processor is not None:
         state.span_processor.force_flush()
         state.span_processor.shutdown()
@@ -292,9 +358,7 @@ def stop_monitoring(timeout: Optional[float] = None) -> bool:
 
 
 def _flush(state: _Monitor) -> None:
-    if state.owns_tracer_provider:
-        state.tracer_provider.force_flush()
-    elif state.span_processor is not None:
+    if state.span_processor is not None:
         state.span_processor.force_flush()
     if state.meter_provider is not None:
         state.meter_provider.force_flush()

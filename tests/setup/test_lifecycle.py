@@ -45,10 +45,28 @@ def test_start_stop_twice_exports_each_run(tmp_path: Path) -> None:
     assert first["resource"]["attributes"]["service.name"] == "agent-1"
     assert first["resource"]["attributes"]["gen_ai.agent.id"] == "agent-1"
 
+    # The global provider can be set only once per process: the restart must export through it.
     start_monitoring("agent-1", exporter="file", log_file=str(log), security=False, metrics=False)
-    _emit("ignored-after-restart")  # the global provider of run 1 is shut down: dropped, not an error
+    _emit("after-restart")
     assert stop_monitoring() is True
-    assert [s["name"] for s in _spans(log)] == ["first"]
+    _emit("after-second-stop")  # nothing is running: dropped, not an error
+    assert [s["name"] for s in _spans(log)] == ["first", "after-restart"]
+
+
+def test_restart_with_another_agent_keeps_global_tracing(tmp_path: Path, client) -> None:
+    first, second = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    start_monitoring("agent-1", exporter="file", log_file=str(first), security=False, metrics=False)
+    stop_monitoring()
+    start_monitoring("agent-2", exporter="file", log_file=str(second), security=False, metrics=False)
+    _emit("app-span")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert stop_monitoring() is True
+    spans = {s["name"]: s for s in _spans(second)}
+    assert set(spans) == {"app-span", "chat gpt-4o-mini"}
+    # the instrumentation's spans carry the new run's resource; the global provider's cannot change
+    assert spans["chat gpt-4o-mini"]["resource"]["attributes"]["gen_ai.agent.id"] == "agent-2"
+    assert spans["app-span"]["resource"]["attributes"]["gen_ai.agent.id"] == "agent-1"
+    assert _spans(first) == []
 
 
 def test_invalid_setting_raises_before_anything_starts() -> None:
