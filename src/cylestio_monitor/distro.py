@@ -6,9 +6,9 @@ providers and exporters from the ``OTEL_*`` variables, then every instrumentor (
 through the ``opentelemetry_instrumentor`` entry point ``openai``).
 
 :class:`CylestioConfigurator` is the SDK's own configurator with one change: each exporter
-the SDK creates is wrapped as ``SecurityScanningSpanProcessor(BatchSpanProcessor(exporter))``
-(the SDK's ``export_span_processor`` hook), so spans are scanned and redacted before any
-exporter sees them. It is registered as ``cylestio``::
+the SDK creates gets a ``BatchSpanProcessor`` behind ONE ``SecurityScanningSpanProcessor``
+(through the SDK's ``export_span_processor`` hook), so spans are scanned once and redacted
+before any exporter sees them. It is registered as ``cylestio``::
 
     pip install "cylestio-monitor[instruments]"
     OTEL_PYTHON_CONFIGURATOR=cylestio \\
@@ -30,11 +30,11 @@ Content capture follows the standard ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAG
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from opentelemetry import trace
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from .config import resolve
@@ -58,11 +58,40 @@ def secure_export_processor(span_exporter: SpanExporter, *args: Any, **kwargs: A
     return processor
 
 
+class _SharedScanner:
+    """``export_span_processor`` for one configuration: ONE scanner in front of every exporter.
+
+    The SDK asks for a processor per exporter (``OTEL_TRACES_EXPORTER=otlp,console``). The first
+    call returns ``SecurityScanningSpanProcessor(fan_out)``; later calls add their batch processor
+    to ``fan_out`` and return a processor that does nothing. So each span is scanned once, and
+    content that reaches the scanner only through the never-exported channel (content capture
+    off) yields the same findings on every exporter.
+    """
+
+    def __init__(self) -> None:
+        self._fan_out: Optional[SynchronousMultiSpanProcessor] = None
+
+    def __call__(self, span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
+        batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
+        if self._fan_out is not None:
+            self._fan_out.add_span_processor(batch)
+            return SpanProcessor()
+        settings = resolve("opentelemetry-instrument")
+        if not settings.security:
+            return batch
+        from .security import SecurityScanningSpanProcessor
+
+        self._fan_out = SynchronousMultiSpanProcessor()
+        self._fan_out.add_span_processor(batch)
+        processor: SpanProcessor = SecurityScanningSpanProcessor(self._fan_out, **settings.processor_kwargs())
+        return processor
+
+
 class CylestioConfigurator(_OTelSDKConfigurator):
-    """The SDK configurator, with every span exporter behind ``SecurityScanningSpanProcessor``."""
+    """The SDK configurator, with the span exporters behind one ``SecurityScanningSpanProcessor``."""
 
     def _configure(self, **kwargs: Any) -> None:
-        kwargs.setdefault("export_span_processor", secure_export_processor)
+        kwargs.setdefault("export_span_processor", _SharedScanner())
         super()._configure(**kwargs)
         _state["configured"] = True
 

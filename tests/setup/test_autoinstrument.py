@@ -79,3 +79,17 @@ def test_post_instrument_check_warns_when_another_configurator_ran(caplog: pytes
     trace.set_tracer_provider(TracerProvider())  # as a stock configurator would
     check_pipeline()
     assert "OTEL_PYTHON_CONFIGURATOR=cylestio" in caplog.text
+
+
+@needs_security
+def test_every_cli_exporter_gets_the_findings_with_content_off(otlp_receiver: OTLPReceiver) -> None:
+    # Two exporters (OTLP and console) and the default NO_CONTENT: the content reaches the
+    # scanner only through the never-exported channel, and both exporters must get the findings.
+    env = {**_otlp_env(otlp_receiver, "grpc"), "OTEL_TRACES_EXPORTER": "console,otlp"}
+    del env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]
+    out = _run(env)
+    (span,) = _our_spans(otlp_receiver)
+    assert "gen_ai.input.messages" not in span["attributes"]
+    assert span["attributes"]["cylestio.security.findings.count"] >= 1
+    assert '"cylestio.security.findings.count": ' in out.stdout  # the console exporter's copy
+    assert PLANTED not in out.stdout and PLANTED.encode() not in otlp_receiver.raw_bytes()
