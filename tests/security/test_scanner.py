@@ -237,6 +237,19 @@ SECRET_FORMS = [
     ("export AWS_SECRET_ACCESS_KEY Zx8vB2nM4qL6kJ9hG3fD1sA7pO5iU0yT2rE4wQ6e", "Zx8vB2nM4qL6kJ9hG3fD1sA7pO5iU0yT2rE4wQ6e"),
     ('log: "\x1b[94msq0csp-Tb4kQ9zLm2Xw7Rv5Np8Jc3Hd6Gf1Ks0Ya4Ue9Io2P\x1b[0m"', "sq0csp-Tb4kQ9zLm2Xw7Rv5Np8Jc3Hd6Gf1Ks0Ya4Ue9Io2P"),
     ('api_secret = "Vx!9#kd@Lm2$Qp7&Rt"', "Vx!9#kd@Lm2$Qp7&Rt"),
+    # token families and command/code idioms
+    ("GET https://api.telegram.org/bot6120394857:AAFq8Lm2Zr7TkWv3NcYb9HsJd4QpEuXoR2a/sendMessage",
+     "6120394857:AAFq8Lm2Zr7TkWv3NcYb9HsJd4QpEuXoR2a"),
+    ("runner: glrtr-Hq7Lm2Pz9Rt4Vb8Nc1Kd6Wf3Hj", "glrtr-Hq7Lm2Pz9Rt4Vb8Nc1Kd6Wf3Hj"),
+    ("curl -X GET https://svc.internal/api \\\n  -H 'Accept: text/plain' \\\n  -u ops:Rk8vQ2mLx7Tz",
+     "ops:Rk8vQ2mLx7Tz"),
+    ("curl --user ops:'Rk8vQ2mLx7Tz' https://svc.internal/api", "ops:'Rk8vQ2mLx7Tz'"),
+    ("curl --oauth2-bearer 'Zq8xL2mR7vT4kN9pW3yB' https://svc.internal", "Zq8xL2mR7vT4kN9pW3yB"),
+    ("mysql -u admin -p'winter.Falcon7Qz' -h db.internal", "'winter.Falcon7Qz'"),
+    ('curl_easy_setopt(h, CURLOPT_PASSWORD, "Tg5!wQ2zLp");', "Tg5!wQ2zLp"),
+    ('#define ADMIN_PASSWORD "Kp3#vL9qWz"', "Kp3#vL9qWz"),
+    ('db_pass = os.environ.get("DB_PASSWORD") or "Hx7$kQ2pLm"', "Hx7$kQ2pLm"),
+    ('const key = process.env.API_SECRET || "Mz4!rT8wQp2"', "Mz4!rT8wQp2"),
 ]
 
 
@@ -265,6 +278,14 @@ def test_jwk_with_private_member_is_one_finding_from_kty() -> None:
         'password = input("Enter your password: ")',
         "deploy --env $production --region eu-west-1",
         "if (password === confirmPassword) { submit(); }",
+        "https://example.org/photos/2018-xoxo-festival-1.jpg",  # a word, not a Slack token
+        '"legacy": "xoxp-102938475610-102938475611-102938475612-##########"',  # masked sample
+        '<add key="ClearTextPassword" value="XXXXXXXXXXXX" />',
+        '<add key="ClearTextPassword" value="%FeedPassword%" />',
+        "curl -u ops:$API_PASSWORD https://svc.internal",
+        'db_pass = os.environ.get("DB_PASSWORD") or ""',
+        "#define PASSWORD_MIN_LENGTH 12",
+        "see the global-settings page in the docs",
     ],
 )
 def test_secret_assignment_lookalikes(text: str) -> None:

@@ -305,6 +305,21 @@ def password_literal(value: str) -> bool:
     return shannon_entropy(v) >= 2.5
 
 
+def password_argument(value: str) -> bool:
+    """A command-line password: quoted, it is a literal (``-p'summer.Dragon1'`` is no attribute
+    access), so :func:`password_literal`; bare, :func:`password`."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return password_literal(value[1:-1])
+    return password(value)
+
+
+def user_password(value: str) -> bool:
+    """``user:password`` (``curl -u``): the password part is not a placeholder or a variable."""
+    _user, sep, pw = value.strip("'\"").partition(":")
+    pw = pw.strip("'\"")
+    return bool(sep) and len(pw) >= 3 and not is_placeholder(pw)
+
+
 def password_mixed(value: str) -> bool:
     """A password written in prose ("the password is Tr0ub4dor&3"): :func:`password` and also
     letters with digits, or symbols with both cases - so that words ("incorrect", "re-enter")
@@ -446,6 +461,8 @@ VALIDATORS: Dict[str, Callable[[str], bool]] = {
     "entropy": entropy,
     "password": password,
     "password_literal": password_literal,
+    "password_argument": password_argument,
+    "user_password": user_password,
     "password_mixed": password_mixed,
     "token": token,
     "sql_no_where": sql_no_where,
