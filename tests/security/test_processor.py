@@ -270,3 +270,59 @@ def test_dumps_native_writes_what_the_instrumentation_writes():
         assert dumps_native(value) == dumps(value)
     with pytest.raises(TypeError):
         dumps_native([{"content": object()}])  # not JSON-native: never stands in for an attribute
+
+
+# -- the instrumentation's own JSON (content.encoded): identity, not re-encoding -------------
+
+
+def _encoded_span(tracer, inp, attr, *, encoded):
+    with tracer.start_as_current_span("chat") as span:
+        span.set_attribute(N.INPUT_MESSAGES, attr)
+        content = _channel.GenAIContent(input_messages=inp)
+        content.encoded = encoded
+        _channel.attach(span, content)
+
+
+def test_encoded_attribute_is_not_re_encoded_and_gives_the_same_span(setup, monkeypatch):
+    from cylestio_monitor.instrumentation._content import dumps
+    from cylestio_monitor.security import processor as P
+
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": f"my key is {KEY} é"}]}]
+    attr = dumps(inp)
+    _encoded_span(tracer, inp, attr, encoded=None)  # compared
+    calls = []
+    real = P.dumps_native
+    monkeypatch.setattr(P, "dumps_native", lambda v: calls.append(1) or real(v))
+    _encoded_span(tracer, inp, attr, encoded={"input_messages": attr})  # identity
+    compared, identical = exporter.get_finished_spans()
+    assert _export_view(compared) == _export_view(identical)
+    assert KEY not in identical.attributes[N.INPUT_MESSAGES]
+    assert len(calls) == 1  # only the redacted copy is encoded, not the objects to compare
+
+
+def test_encoded_entry_that_is_not_the_attribute_compares(setup):
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": "hello"}]}]
+    other = _compact([{"role": "user", "parts": [{"type": "text", "content": f"hello {KEY}"}]}])
+    # an equal but other string object (another writer, a copy): not trusted, compared, differs
+    _encoded_span(tracer, inp, other, encoded={"input_messages": _compact(inp)})
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.FINDINGS_COUNT] == 1
+
+
+def test_encoded_objects_that_are_not_plain_json_fall_back_to_the_attribute(setup):
+    from cylestio_monitor.instrumentation._content import dumps
+
+    class Secretive:
+        def __str__(self):
+            return f"key {KEY}"
+
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": Secretive()}]}]
+    attr = dumps(inp)  # default=str: the key is in the attribute, not in a string of the objects
+    _encoded_span(tracer, inp, attr, encoded={"input_messages": attr})
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.REDACTED_COUNT] == 1

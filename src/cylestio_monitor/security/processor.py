@@ -186,7 +186,9 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             genai = True
             obj = getattr(content, field, None) if content is not None and field is not None else None
             if obj is not None and isinstance(value, str) and isinstance(obj, (list, dict)):
-                done = self._scan_objects_for(obj, value, location)
+                encoded = content.encoded  # type: ignore[union-attr]
+                same = encoded is not None and encoded.get(field) is value  # type: ignore[arg-type]
+                done = self._scan_objects_for(obj, value, location, same)
                 if done is not None:  # the attribute is the JSON of these objects: scanned them
                     new, found, used, trunc = done
                     located.extend(found)
@@ -268,17 +270,21 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         return _rebuild(span, attrs, events, status)
 
     def _scan_objects_for(
-        self, obj: Any, attribute: str, location: str
+        self, obj: Any, attribute: str, location: str, encoded: bool = False
     ) -> Optional[Tuple[str, List[Located], List[Finding], bool]]:
         """Scan the channel objects that ``attribute`` (a JSON content attribute) was made from,
         instead of decoding the attribute; ``None`` when the attribute is not exactly their JSON
         (another instrumentation, objects changed since, not plain JSON): scan the attribute then.
 
+        ``encoded``: the instrumentation wrote ``attribute`` (this very string) from ``obj``, so
+        the objects are not encoded again to compare (the strict walk still rejects objects
+        that are not plain JSON, whose attribute may hold ``str()`` forms the walk would miss).
+
         Returns ``(attribute value, located, redacted, truncated)``; the attribute is untouched
         when nothing is redacted, else the compact JSON of a redacted copy.
         """
         try:
-            if dumps_native(obj) != attribute:
+            if not encoded and dumps_native(obj) != attribute:
                 return None
             _, found, _, trunc = scan_content(obj, location, self._cache, (), strict=True)
         except (NotJSON, TypeError, ValueError, RecursionError):
