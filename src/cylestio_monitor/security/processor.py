@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from opentelemetry import metrics
 from opentelemetry.context import Context
@@ -129,7 +129,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         content = _channel.take(span)
         if content is None and self._pending and span.context is not None:
             content = self._pending.pop((span.context.trace_id, span.context.span_id), None)
-        attrs = span.attributes
+        attrs = _plain_attributes(span)
         if content is None and not (attrs and any(k in attrs for k in _CONTENT_KEYS)) and not span.events:
             out = span  # fast path: not a GenAI span
         else:
@@ -171,7 +171,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
 
     # -- scanning -------------------------------------------------------------------------
     def _process(self, span: ReadableSpan, content: Optional[_channel.GenAIContent]) -> ReadableSpan:
-        src: Any = span.attributes or {}
+        src: Any = _plain_attributes(span)
         scan = self._cache
         redact = self._redact
         attrs: Dict[str, Any] = dict(src)
@@ -296,6 +296,17 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         # than copy.deepcopy; every string is a cache hit by now
         new, _, used, _ = scan_content(json.loads(attribute), location, self._cache, redact)
         return (dumps_native(new) if used else attribute), found, used, trunc
+
+
+def _plain_attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes for reading (never modified): the SDK's ``ReadableSpan`` hands out
+    a ``MappingProxyType`` of a ``BoundedAttributes``, whose every look-up and copy runs Python
+    code (``Mapping.get`` / ``__getitem__``); its plain ``dict`` is read directly when it is
+    there, else the public mapping."""
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if type(inner) is dict:
+        return inner
+    return span.attributes or {}
 
 
 def _rebuild(
