@@ -21,7 +21,6 @@ Spans without GenAI content are forwarded untouched.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -286,16 +285,11 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         try:
             if not encoded and dumps_native(obj) != attribute:
                 return None
-            _, found, _, trunc = scan_content(obj, location, self._cache, (), strict=True)
+            # one pass; the objects may be shared: a redacted result copies only the messages it changes
+            new, found, used, trunc = scan_content(obj, location, self._cache, self._redact, strict=True, copy=True)
+            return (dumps_native(new) if used else attribute), found, used, trunc
         except (NotJSON, TypeError, ValueError, RecursionError):
             return None
-        redact = self._redact
-        if not any(loc.finding.category in redact for loc in found):
-            return attribute, found, [], trunc
-        # redact a copy (the objects may be shared): decoding the attribute is a faster deep copy
-        # than copy.deepcopy; every string is a cache hit by now
-        new, _, used, _ = scan_content(json.loads(attribute), location, self._cache, redact)
-        return (dumps_native(new) if used else attribute), found, used, trunc
 
 
 def _plain_attributes(span: ReadableSpan) -> Mapping[str, Any]:
