@@ -64,12 +64,16 @@ def _make(processor: bool) -> Any:
 def _one(tracer: Any, content_on: bool, secret: bool) -> None:
     msgs = _messages(secret)
     s = tracer.start_span("chat gpt-4o-mini", attributes={"gen_ai.operation.name": "chat"})
+    content = _channel.GenAIContent(input_messages=msgs, system_instructions=SYSTEM, output_messages=OUTPUT)
     if content_on:
-        s.set_attribute("gen_ai.input.messages", _dumps(msgs))
-        s.set_attribute("gen_ai.system_instructions", _dumps(SYSTEM))
-        s.set_attribute("gen_ai.output.messages", _dumps(OUTPUT))
-    _channel.attach(s, _channel.GenAIContent(input_messages=msgs, system_instructions=SYSTEM,
-                                             output_messages=OUTPUT))
+        # like the instrumentation: the attribute strings it wrote travel with the objects (content.encoded)
+        encoded = {"input_messages": _dumps(msgs), "system_instructions": _dumps(SYSTEM),
+                   "output_messages": _dumps(OUTPUT)}
+        s.set_attribute("gen_ai.input.messages", encoded["input_messages"])
+        s.set_attribute("gen_ai.system_instructions", encoded["system_instructions"])
+        s.set_attribute("gen_ai.output.messages", encoded["output_messages"])
+        content.encoded = encoded
+    _channel.attach(s, content)
     s.end()
 
 

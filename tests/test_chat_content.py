@@ -179,3 +179,59 @@ def test_event_only_mode_emits_a_log_event_not_span_attributes(tracer_provider, 
     assert log.event_name == sc.EVENT_OPERATION_DETAILS
     assert json.loads(log.attributes[sc.INPUT_MESSAGES])[0]["parts"][0]["content"] == "Say this is a test"
     assert log.span_id == span.context.span_id
+
+
+class _Peek:
+    """A span processor that sees the live span (``_on_ending``): the channel content and attributes."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_start(self, span, parent_context=None):
+        pass
+
+    def _on_ending(self, span):
+        from cylestio_monitor import _channel
+
+        self.seen.append((_channel.peek(span), dict(span.attributes)))
+
+    def on_end(self, span):
+        pass
+
+    def shutdown(self):
+        pass
+
+    def force_flush(self, timeout_millis=30000):
+        return True
+
+
+@pytest.mark.parametrize("capture_content", ["SPAN_ONLY"])
+@pytest.mark.parametrize("with_guard", [False, True])
+def test_channel_content_carries_the_attribute_strings_it_was_encoded_to(with_guard, instrument, tracer_provider):
+    from cylestio_monitor import _channel
+
+    peek = _Peek()
+    tracer_provider.add_span_processor(peek)
+    _channel.add_consumer()
+
+    def guard(content):
+        return None
+
+    if with_guard:
+        _channel.register_guard(guard)
+    try:
+        for item in (NONSTREAM, TOOL_STREAM):
+            with replay.use(item):
+                _call(item)
+    finally:
+        _channel.unregister_guard(guard)
+        _channel.remove_consumer()
+    assert len(peek.seen) == 2
+    for content, attrs in peek.seen:
+        if with_guard:  # a guard saw (and may have changed) the objects: the processor must compare
+            assert content.encoded is None
+            continue
+        assert content.encoded["input_messages"] is attrs[sc.INPUT_MESSAGES]
+        assert content.encoded["output_messages"] is attrs[sc.OUTPUT_MESSAGES]
+        assert json.loads(attrs[sc.OUTPUT_MESSAGES]) == content.output_messages
+        assert ("tool_definitions" in content.encoded) == (sc.TOOL_DEFINITIONS in attrs)

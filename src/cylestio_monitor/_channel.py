@@ -30,8 +30,8 @@ System instructions are a list of parts: ``[{"type": "text", "content": "..."}]`
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
 
 __all__ = [
     "GenAIContent",
@@ -61,6 +61,12 @@ class GenAIContent:
     system_instructions: Optional[List[dict]] = None
     tool_definitions: Optional[List[dict]] = None
     output_messages: Optional[List[Message]] = None
+    #: field name -> the very ``str`` object the instrumentation wrote as that field's content
+    #: attribute (the compact JSON of exactly these objects). The security processor checks
+    #: identity (``is``) against the span's attribute to skip re-encoding the objects; anything
+    #: else (another writer, a truncated value, no entry) takes the comparing path. Dropped when
+    #: code outside the instrumentation (a request guard) has seen the objects.
+    encoded: Optional[Dict[str, str]] = field(default=None, compare=False, repr=False)
 
 
 class RequestBlockedError(Exception):

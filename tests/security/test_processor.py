@@ -270,3 +270,101 @@ def test_dumps_native_writes_what_the_instrumentation_writes():
         assert dumps_native(value) == dumps(value)
     with pytest.raises(TypeError):
         dumps_native([{"content": object()}])  # not JSON-native: never stands in for an attribute
+
+
+# -- the instrumentation's own JSON (content.encoded): identity, not re-encoding -------------
+
+
+def _encoded_span(tracer, inp, attr, *, encoded):
+    with tracer.start_as_current_span("chat") as span:
+        span.set_attribute(N.INPUT_MESSAGES, attr)
+        content = _channel.GenAIContent(input_messages=inp)
+        content.encoded = encoded
+        _channel.attach(span, content)
+
+
+def test_encoded_attribute_is_not_re_encoded_and_gives_the_same_span(setup, monkeypatch):
+    from cylestio_monitor.instrumentation._content import dumps
+    from cylestio_monitor.security import processor as P
+
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": f"my key is {KEY} é"}]}]
+    attr = dumps(inp)
+    _encoded_span(tracer, inp, attr, encoded=None)  # compared
+    calls = []
+    real = P.dumps_native
+    monkeypatch.setattr(P, "dumps_native", lambda v: calls.append(1) or real(v))
+    _encoded_span(tracer, inp, attr, encoded={"input_messages": attr})  # identity
+    compared, identical = exporter.get_finished_spans()
+    assert _export_view(compared) == _export_view(identical)
+    assert KEY not in identical.attributes[N.INPUT_MESSAGES]
+    assert len(calls) == 1  # only the redacted copy is encoded, not the objects to compare
+
+
+def test_encoded_entry_that_is_not_the_attribute_compares(setup):
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": "hello"}]}]
+    other = _compact([{"role": "user", "parts": [{"type": "text", "content": f"hello {KEY}"}]}])
+    # an equal but other string object (another writer, a copy): not trusted, compared, differs
+    _encoded_span(tracer, inp, other, encoded={"input_messages": _compact(inp)})
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.FINDINGS_COUNT] == 1
+
+
+def test_encoded_objects_that_are_not_plain_json_fall_back_to_the_attribute(setup):
+    from cylestio_monitor.instrumentation._content import dumps
+
+    class Secretive:
+        def __str__(self):
+            return f"key {KEY}"
+
+    tracer, exporter, _, _ = setup
+    inp = [{"role": "user", "parts": [{"type": "text", "content": Secretive()}]}]
+    attr = dumps(inp)  # default=str: the key is in the attribute, not in a string of the objects
+    _encoded_span(tracer, inp, attr, encoded={"input_messages": attr})
+    (s,) = exporter.get_finished_spans()
+    assert KEY not in s.attributes[N.INPUT_MESSAGES]
+    assert s.attributes[N.REDACTED_COUNT] == 1
+
+
+# -- scan_content(copy=True): one pass, the objects untouched, only changed elements copied ------
+
+
+def _copy_cases():
+    shared = {"type": "text", "content": f"token {GH}"}
+    schema = {"type": "object", "description": f"uses {KEY}"}
+    return [
+        ("input", [{"role": "user", "parts": [{"type": "text", "content": "hi"}]},
+                   {"role": "user", "parts": [{"type": "text", "content": f"key {KEY}"},
+                                              {"type": "tool_call", "id": "c", "name": "f",
+                                               "arguments": {"a": [f"x {GH}", 1, None], "b": {"c": KEY}}}]}]),
+        ("input", [{"role": "user", "parts": [shared, shared]}, {"role": "user", "parts": [shared]}]),
+        ("input", [f"bare {KEY}", "clean", {"role": "user", "parts": [f"bare part {GH}"]}]),
+        ("input", {"role": "user", "parts": [{"type": "text", "content": f"single {KEY}"}]}),
+        ("system_instructions", [{"type": "text", "content": "be nice"}, {"type": "text", "content": f"pw {KEY}"}]),
+        ("tool_definitions", [{"type": "function", "name": "a", "parameters": schema},
+                              {"type": "function", "name": "b", "parameters": schema}]),
+        ("output", [{"role": "assistant", "parts": [{"type": "text", "content": "nothing here"}],
+                     "finish_reason": "stop"}]),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_copy_cases())))
+def test_scan_content_copy_equals_redacting_a_decoded_copy(case):
+    from cylestio_monitor.security._redact import dumps_native, scan_content
+    from cylestio_monitor.security.scanner import default_scanner
+
+    location, value = _copy_cases()[case]
+    before = json.dumps(value)
+    scanner = default_scanner()
+    old = scan_content(json.loads(json.dumps(value)), location, scanner, ("secret",))  # the former way
+    new = scan_content(value, location, scanner, ("secret",), strict=True, copy=True)
+    assert json.dumps(value) == before  # the objects were not modified
+    assert dumps_native(new[0]) == dumps_native(old[0])
+    assert new[1:] == old[1:]  # same findings, same redactions, same truncation
+    if not new[2]:
+        assert new[0] is value  # nothing redacted: nothing copied
+    elif isinstance(value, list):
+        for orig, out in zip(value, new[0]):  # unchanged elements are shared, changed ones copied
+            assert (out is orig) == (dumps_native(out) == dumps_native(orig))

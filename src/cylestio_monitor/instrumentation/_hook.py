@@ -155,6 +155,7 @@ def _start(settings: Settings, endpoint: Any, client: Any, options: Any, stream:
         _log.debug("could not start the span; the call goes on untraced", exc_info=True)
         return None
     if guards and invocation.content is not None:
+        invocation.content.encoded = None  # a guard may change the objects: the processor compares
         try:
             for guard in guards:
                 guard(invocation.content)

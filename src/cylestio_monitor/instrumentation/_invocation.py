@@ -102,7 +102,7 @@ class Invocation:
         if self.want_content or need_request_content:
             self.content = endpoint.request_content(body)
             if mode.in_span:
-                _set_content_attributes(attrs, self.content)
+                _set_content_attributes(attrs, self.content, record=True)
         self.span = settings.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         self.started = perf_counter()
 
@@ -220,7 +220,9 @@ class Invocation:
                 content.output_messages = output
             mode = self.settings.mode
             if mode.in_span and output is not None:
-                attrs[sc.OUTPUT_MESSAGES] = dumps(output)
+                text = attrs[sc.OUTPUT_MESSAGES] = dumps(output)
+                if content is not None and content.encoded is not None:
+                    content.encoded["output_messages"] = text
             if attrs:
                 span.set_attributes(attrs)
             if content is not None:
@@ -282,10 +284,17 @@ class Invocation:
         )
 
 
-def _set_content_attributes(attrs: Dict[str, Any], content: _channel.GenAIContent) -> None:
+def _set_content_attributes(attrs: Dict[str, Any], content: _channel.GenAIContent, record: bool = False) -> None:
+    """The content attributes of ``content``; ``record``: remember each JSON in ``content.encoded``."""
+    encoded: Dict[str, str] = {}
     if content.input_messages is not None:
-        attrs[sc.INPUT_MESSAGES] = dumps(content.input_messages)
+        text = attrs[sc.INPUT_MESSAGES] = dumps(content.input_messages)
+        encoded["input_messages"] = text
     if content.system_instructions:
-        attrs[sc.SYSTEM_INSTRUCTIONS] = dumps(content.system_instructions)
+        text = attrs[sc.SYSTEM_INSTRUCTIONS] = dumps(content.system_instructions)
+        encoded["system_instructions"] = text
     if content.tool_definitions:
-        attrs[sc.TOOL_DEFINITIONS] = dumps(content.tool_definitions)
+        text = attrs[sc.TOOL_DEFINITIONS] = dumps(content.tool_definitions)
+        encoded["tool_definitions"] = text
+    if record:
+        content.encoded = encoded

@@ -6,7 +6,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Iterator, List, Tuple, Union
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, Union
 
 from .scanner import Finding, Scanner, ScanResult
 
@@ -182,12 +182,35 @@ def _walk(obj: Any, field: str = "", strict: bool = False) -> Iterator[Tuple[Any
         raise NotJSON
 
 
+def _copy_tracking(node: Any, memo: Dict[int, Any]) -> Any:
+    """A deep copy of the dicts and lists of ``node`` (other values shared), ``memo``: id(original)
+    -> copy. A container met twice is copied once, so the copy shares what the original shares
+    (an edit of a shared container shows wherever it occurs, as an in-place edit would)."""
+    if not isinstance(node, (dict, list)):
+        return node
+    done = memo.get(id(node))
+    if done is not None:
+        return done
+    if isinstance(node, dict):
+        copied: Dict[Any, Any] = {}
+        memo[id(node)] = copied
+        for k, v in node.items():
+            copied[k] = _copy_tracking(v, memo)
+        return copied
+    items: List[Any] = []
+    memo[id(node)] = items
+    for v in node:
+        items.append(_copy_tracking(v, memo))
+    return items
+
+
 def scan_content(
     value: Any,
     location: str,
     scanner: Union[Scanner, ScanCache],
     redact: Collection[str] = (),
     strict: bool = False,
+    copy: bool = False,
 ) -> Tuple[Any, List[Located], List[Finding], bool]:
     """Scan a content value (list of messages / parts, JSON string of one, or plain text).
 
@@ -196,6 +219,9 @@ def scan_content(
     semconv shape: ``[{"role", "parts": [...]}, ...]`` for messages, a list of parts for
     system instructions, a list of tool definitions. ``scanner`` may be a :class:`ScanCache`.
     ``strict`` (Python objects only): raise :class:`NotJSON` on values that are not plain JSON.
+    ``copy`` (Python objects): never modify ``value``; a redacted result is a new list whose
+    elements with redactions are deep copies (the others are ``value``'s own elements), so
+    only what changed is copied.
     """
     as_json = False
     obj = value
@@ -222,7 +248,9 @@ def scan_content(
     redacted: List[Finding] = []
     truncated = False
     changed = False
+    top = obj  # with ``copy``: the list the redacted elements go into (made on the first redaction)
     for mi, msg in enumerate(obj):
+        memo: Optional[Dict[int, Any]] = None  # with ``copy``: this element's copy, by original id
         parts = msg.get("parts") if isinstance(msg, dict) and isinstance(msg.get("parts"), list) else None
         units = enumerate(parts) if parts is not None else [(0, msg)]
         for pi, part in units:
@@ -242,9 +270,21 @@ def scan_content(
                 found.extend(Located(f, location, idx_msg, idx_part, field) for f in res)
                 new, used = redact_text(text, res.findings, redact)
                 if used:
-                    container[key] = new
+                    if copy:
+                        if top is obj:
+                            top = list(obj)
+                        if container is obj:  # a bare string message: the element itself
+                            top[mi] = new
+                        else:
+                            if memo is None:
+                                memo = {}
+                                top[mi] = _copy_tracking(msg, memo)
+                            memo[id(container)][key] = new
+                    else:
+                        container[key] = new
                     redacted.extend(used)
                     changed = True
+    obj = top
     result: Any = obj[0] if single else obj
     if as_json:
         result = dumps_native(result) if changed else value

@@ -21,9 +21,8 @@ Spans without GenAI content are forwarded untouched.
 from __future__ import annotations
 
 import copy
-import json
 import logging
-from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from opentelemetry import metrics
 from opentelemetry.context import Context
@@ -129,7 +128,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         content = _channel.take(span)
         if content is None and self._pending and span.context is not None:
             content = self._pending.pop((span.context.trace_id, span.context.span_id), None)
-        attrs = span.attributes
+        attrs = _plain_attributes(span)
         if content is None and not (attrs and any(k in attrs for k in _CONTENT_KEYS)) and not span.events:
             out = span  # fast path: not a GenAI span
         else:
@@ -171,7 +170,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
 
     # -- scanning -------------------------------------------------------------------------
     def _process(self, span: ReadableSpan, content: Optional[_channel.GenAIContent]) -> ReadableSpan:
-        src: Any = span.attributes or {}
+        src: Any = _plain_attributes(span)
         scan = self._cache
         redact = self._redact
         attrs: Dict[str, Any] = dict(src)
@@ -186,7 +185,9 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             genai = True
             obj = getattr(content, field, None) if content is not None and field is not None else None
             if obj is not None and isinstance(value, str) and isinstance(obj, (list, dict)):
-                done = self._scan_objects_for(obj, value, location)
+                encoded = content.encoded  # type: ignore[union-attr]
+                same = encoded is not None and encoded.get(field) is value  # type: ignore[arg-type]
+                done = self._scan_objects_for(obj, value, location, same)
                 if done is not None:  # the attribute is the JSON of these objects: scanned them
                     new, found, used, trunc = done
                     located.extend(found)
@@ -268,28 +269,38 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         return _rebuild(span, attrs, events, status)
 
     def _scan_objects_for(
-        self, obj: Any, attribute: str, location: str
+        self, obj: Any, attribute: str, location: str, encoded: bool = False
     ) -> Optional[Tuple[str, List[Located], List[Finding], bool]]:
         """Scan the channel objects that ``attribute`` (a JSON content attribute) was made from,
         instead of decoding the attribute; ``None`` when the attribute is not exactly their JSON
         (another instrumentation, objects changed since, not plain JSON): scan the attribute then.
 
+        ``encoded``: the instrumentation wrote ``attribute`` (this very string) from ``obj``, so
+        the objects are not encoded again to compare (the strict walk still rejects objects
+        that are not plain JSON, whose attribute may hold ``str()`` forms the walk would miss).
+
         Returns ``(attribute value, located, redacted, truncated)``; the attribute is untouched
         when nothing is redacted, else the compact JSON of a redacted copy.
         """
         try:
-            if dumps_native(obj) != attribute:
+            if not encoded and dumps_native(obj) != attribute:
                 return None
-            _, found, _, trunc = scan_content(obj, location, self._cache, (), strict=True)
+            # one pass; the objects may be shared: a redacted result copies only the messages it changes
+            new, found, used, trunc = scan_content(obj, location, self._cache, self._redact, strict=True, copy=True)
+            return (dumps_native(new) if used else attribute), found, used, trunc
         except (NotJSON, TypeError, ValueError, RecursionError):
             return None
-        redact = self._redact
-        if not any(loc.finding.category in redact for loc in found):
-            return attribute, found, [], trunc
-        # redact a copy (the objects may be shared): decoding the attribute is a faster deep copy
-        # than copy.deepcopy; every string is a cache hit by now
-        new, _, used, _ = scan_content(json.loads(attribute), location, self._cache, redact)
-        return (dumps_native(new) if used else attribute), found, used, trunc
+
+
+def _plain_attributes(span: ReadableSpan) -> Mapping[str, Any]:
+    """The span's attributes for reading (never modified): the SDK's ``ReadableSpan`` hands out
+    a ``MappingProxyType`` of a ``BoundedAttributes``, whose every look-up and copy runs Python
+    code (``Mapping.get`` / ``__getitem__``); its plain ``dict`` is read directly when it is
+    there, else the public mapping."""
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if type(inner) is dict:
+        return inner
+    return span.attributes or {}
 
 
 def _rebuild(
