@@ -112,6 +112,25 @@ def test_channel_content_scanned_without_export(setup):
     assert _metric_points(reader)[("secret", "critical")] == 2
 
 
+def test_two_scanning_processors_each_get_the_channel_content():
+    # One scanner per exporter (a user's own setup): content off, so the content reaches the
+    # scanners only through the channel, and each exporter must get the findings.
+    exporters = [InMemorySpanExporter(), InMemorySpanExporter()]
+    processors = [SecurityScanningSpanProcessor(SimpleSpanProcessor(e), meter_provider=MeterProvider())
+                  for e in exporters]
+    provider = TracerProvider()
+    for proc in processors:
+        provider.add_span_processor(proc)
+    with provider.get_tracer("test").start_as_current_span("chat gpt-4o") as span:
+        _channel.attach(span, _channel.GenAIContent(
+            input_messages=[{"role": "user", "parts": [{"type": "text", "content": f"use {KEY}"}]}]))
+    for exporter in exporters:
+        (s,) = exporter.get_finished_spans()
+        assert s.attributes[N.FINDINGS_COUNT] == 1
+    assert all(not proc._pending for proc in processors)
+    provider.shutdown()
+
+
 def test_non_genai_span_passes_through_unchanged(setup):
     tracer, exporter, _, _ = setup
     with tracer.start_as_current_span("GET /") as span:

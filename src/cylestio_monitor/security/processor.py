@@ -103,8 +103,9 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         if guard is not None:
             self._guard = RequestGuard(block_at=guard, scanner=self._scanner)
             self._guard.register()
-        # content attached to the live span, taken in _on_ending (SDK >= 1.3x hands on_end a
-        # copy), keyed by (trace id, span id) until on_end
+        # content attached to the live span, read in _on_ending (SDK >= 1.3x hands on_end a
+        # copy), keyed by (trace id, span id) until on_end. Read, not detached: another
+        # scanning processor on the same provider (one per exporter) must get it too.
         self._pending: Dict[Tuple[int, int], _channel.GenAIContent] = {}
         _channel.add_consumer()
         _channel.set_content_redactor(self.redact_content)
@@ -116,7 +117,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
             p.on_start(span, parent_context=parent_context)
 
     def _on_ending(self, span: Span) -> None:
-        content = _channel.take(span)
+        content = _channel.peek(span)
         if content is not None and span.context is not None:
             self._pending[(span.context.trace_id, span.context.span_id)] = content
         for p in self._next:
@@ -126,8 +127,10 @@ class SecurityScanningSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         content = _channel.take(span)
-        if content is None and self._pending and span.context is not None:
-            content = self._pending.pop((span.context.trace_id, span.context.span_id), None)
+        if self._pending and span.context is not None:
+            pending = self._pending.pop((span.context.trace_id, span.context.span_id), None)
+            if content is None:
+                content = pending
         attrs = _plain_attributes(span)
         if content is None and not (attrs and any(k in attrs for k in _CONTENT_KEYS)) and not span.events:
             out = span  # fast path: not a GenAI span
