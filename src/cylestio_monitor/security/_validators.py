@@ -177,10 +177,41 @@ def sequence_share(value: str) -> float:
     return covered / alnum
 
 
+def _placeholder_shape_search() -> Callable[[str], bool]:
+    """``_ANY_PLACEHOLDER_SHAPE.search`` as a boolean, by RE2 for ASCII values (one DFA pass, where
+    Python's ``re`` tries the whole alternation at every position: ~1.5 us instead of ~15 us).
+
+    Same answer: on ASCII text the pattern's constructs mean the same in both (``\\w`` and case
+    folding are ASCII, the negated classes match newlines in both). The one difference is ``$``:
+    Python's also matches before a final newline, RE2's only at the end; so a value ending in a
+    newline, and any non-ASCII value, goes to Python's ``re``.
+    """
+    try:
+        import re2
+
+        match = re2.compile(_ANY_PLACEHOLDER_SHAPE.pattern)._regexp.Match
+        unanchored = re2._re2.RE2.Anchor.UNANCHORED
+    except (ImportError, AttributeError):  # pragma: no cover - no google-re2, or another layout
+        return lambda value: _ANY_PLACEHOLDER_SHAPE.search(value) is not None
+
+    search = _ANY_PLACEHOLDER_SHAPE.search
+
+    def found(value: str) -> bool:
+        if value.isascii() and not value.endswith("\n"):
+            data = value.encode("ascii")
+            return match(unanchored, data, 0, len(data))[0][0] >= 0
+        return search(value) is not None
+
+    return found
+
+
+_has_placeholder_shape = _placeholder_shape_search()
+
+
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``,
     values dominated by sample sequences (``ntn_1234567890...``)."""
-    if _ANY_PLACEHOLDER_SHAPE.search(value):
+    if _has_placeholder_shape(value):
         return True
     if len(value) >= 6 and len(set(value)) <= 2:  # one or two characters repeated
         return True

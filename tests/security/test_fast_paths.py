@@ -1,0 +1,67 @@
+"""The scanner's fast paths answer exactly what the plain definitions answer.
+
+Each fast path replaces a Python ``re`` search (or a whole-text RE2 search) by a cheaper one
+that is claimed to give the same answer; these tests hold the claims to it on hand-picked edge
+cases, on generated strings over the characters the patterns care about, and on the values the
+corpora produce.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cylestio_monitor.security import _validators
+
+CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+
+
+def _slow_shape(value: str) -> bool:
+    return _validators._ANY_PLACEHOLDER_SHAPE.search(value) is not None
+
+
+EDGE = [
+    "", "x", "xxxxx", "XXXXX", "***", "...", "…", "<token>", "<a\nb>", "${X}", "{{x}}", "%(name)s",
+    "YOUR_API_KEY", "your-token", "key_here", "PLACEHOLDER", "changeme", "change-me", "replace_me",
+    "redacted", "changeit", "examplekey", "test", "TEST", "test\n", "dummy\n", "none", "undefined",
+    "%API_KEY%", "%API_KEY%\n", "@API_KEY@", "<%= ENV['X'] %>", "(hidden)", "[removed]", "{secret}",
+    "(hidden)\n", "os.environ", "OS.GETENV", "process.env", "getenv(", "env(", "$HOME", "$home", "$AB",
+    "$ABC", "secrets.", "example", "qwerty", "####", "randomstring", "string_here", "fake", "sample",
+    "$password", "${db_pass}", "{password!r}", "{x:>10}", "abc..", "abc..\n", "ops_eyJ...",
+    "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk", "ghp_Q8w7E6r5T4y3U2i1O0pAsDfGhJkLzXcVbNm1",
+    "\u212aey_here", "\u017fample", "caf\u00e9 changeme", "x\u2026", "$ABC\n", "abc\n", "\n",
+]
+
+ALPHABET = "xX*.<>${}()[]%@_-:!rsaykeyourtokenpasswordhereEXAMPLEnoe\n \t#0129\u212a\u017f\u00e9\u2026"
+
+
+def test_placeholder_shape_edges() -> None:
+    for value in EDGE:
+        assert _validators._has_placeholder_shape(value) == _slow_shape(value), value
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(alphabet=ALPHABET, max_size=24))
+def test_placeholder_shape_generated(value: str) -> None:
+    assert _validators._has_placeholder_shape(value) == _slow_shape(value)
+
+
+def _corpus_words() -> List[str]:
+    out: List[str] = []
+    for path in sorted(CORPORA.glob("*.jsonl")) if CORPORA.is_dir() else []:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    text = json.loads(line)["text"]
+                    out.extend(text.split())
+                    out.extend(text.splitlines(keepends=True))
+    return out
+
+
+def test_placeholder_shape_corpus_values() -> None:
+    for value in _corpus_words():
+        assert _validators._has_placeholder_shape(value) == _slow_shape(value), value
