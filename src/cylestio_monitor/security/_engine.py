@@ -163,6 +163,44 @@ class _Engine:
         self.extra = [_compile(p, f"cue {i}") for i, p in enumerate(extra_patterns)]
         self.extra_patterns = tuple(extra_patterns)
 
+    # Extra patterns (score cues) grouped by the score they add to: (threshold, [(cue, weight)]).
+    # A cue a pre-filter reports only matters when the positive weights of all the cues of its
+    # score that the pre-filter reports can reach the threshold (the cues really present are a
+    # subset, negative weights only lower the sum): otherwise the score cannot fire on this text,
+    # and its cues are neither confirmed nor reported. ``None``: every reported cue is confirmed.
+    _gate: Optional[List[Tuple[float, List[int]]]] = None
+    _gate_of: Optional[List[int]] = None
+    _gate_weight: Optional[List[float]] = None
+
+    def set_cue_gate(self, scores: Sequence[Tuple[float, Sequence[Tuple[int, float]]]]) -> None:
+        """Tell the engine the weights and thresholds of the scores its extra patterns are cues of."""
+        n = len(self.extra)
+        of = [-1] * n
+        weight = [0.0] * n
+        gate: List[Tuple[float, List[int]]] = []
+        for g, (threshold, cues) in enumerate(scores):
+            members = []
+            for i, w in cues:
+                if not 0 <= i < n or of[i] != -1:
+                    raise ValueError(f"cue {i}: out of range or in two scores")
+                of[i] = g
+                weight[i] = max(w, 0.0)
+                members.append(i)
+            gate.append((threshold, members))
+        if any(g == -1 for g in of):
+            raise ValueError("every extra pattern must belong to a score")
+        self._gate, self._gate_of, self._gate_weight = gate, of, weight
+
+    def _gated(self, cues: Sequence[int]) -> Set[int]:
+        """The cues among ``cues`` (a superset of those present) whose score can still fire."""
+        assert self._gate is not None and self._gate_of is not None and self._gate_weight is not None
+        of, weight = self._gate_of, self._gate_weight
+        reach = [0.0] * len(self._gate)
+        for i in cues:
+            reach[of[i]] += weight[i]
+        # a margin far above rounding, far below any weight: never drops a score that can fire
+        return {i for i in cues if reach[of[i]] >= self._gate[of[i]][0] - 1e-6}
+
     def candidates(self, data: bytes) -> Sequence[int]:
         return range(len(self.compiled))
 
@@ -221,14 +259,22 @@ class Re2SetEngine(_Engine):
         n_rules = len(self.compiled)
         out: List[Raw] = []
         present: List[int] = []
+        unsure: List[int] = []  # cues of a group whose DFA ran out of memory: maybe present
         for group, members in self._groups:
             hits = group.Match(data)
             exhausted = hits is None  # the DFA ran out of memory on this text
             for k in members if exhausted else [members[h] for h in hits]:
                 if k < n_rules:
                     _accepted_full(self.compiled[k], k, text, data, ascii_only, out)
-                elif not exhausted or self.extra[k - n_rules].search(data) is not None:
+                elif exhausted:
+                    unsure.append(k - n_rules)
+                else:
                     present.append(k - n_rules)
+        if self._gate is not None and (present or unsure):
+            keep = self._gated(present + unsure)
+            present = [i for i in present if i in keep]
+            unsure = [i for i in unsure if i in keep]
+        present.extend(i for i in unsure if self.extra[i].search(data) is not None)
         present.sort()
         return out, present
 
@@ -537,7 +583,7 @@ class HyperscanEngine(_Engine):
         super().__init__(rules, extra_patterns)
         self._hs = hyperscan
         patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
-        n_rules = len(self.rules)
+        n_rules = self._n_rules = len(self.rules)
         # per expression: (kind 0 rule / 1 extra, index, compiled, max width)
         self._meta: List[Tuple[int, int, Any, Optional[int]]] = []
         exprs: List[bytes] = []
@@ -717,8 +763,14 @@ class HyperscanEngine(_Engine):
         byte_spans: List[Tuple[int, int, _Compiled, int]] = []
         meta = self._meta
         extra_raw = self._extra_raw
+        keep: Optional[Set[int]] = None  # None: confirm every cue reported
+        if self._gate is not None:
+            n_rules = self._n_rules
+            keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
         for k, to in hits:
             kind, index, comp, width = meta[k]
+            if kind and keep is not None and index not in keep:
+                continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
             if pos and not ascii_only:

@@ -126,6 +126,12 @@ class Scanner:
         if self.rules or cues:
             self._engine = make_engine(engine, self.rules, cues)
             self.engine = self._engine.name
+            if cues:  # cues of a score that cannot reach its threshold on a text are not confirmed
+                gate, first = [], 0
+                for score in self._scoring.rules:
+                    gate.append((score.threshold, [(first + j, c.weight) for j, c in enumerate(score.cues)]))
+                    first += len(score.cues)
+                self._engine.set_cue_gate(gate)
         # The engine also tells which score cues occur; the score post-pass asks its RE2 Set
         # the same question (`Set.Match(data)`: indices of the cue patterns that match), so the
         # Set is fronted by one that answers from the engine's result for the text being scanned.
