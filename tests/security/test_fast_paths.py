@@ -65,3 +65,13 @@ def _corpus_words() -> List[str]:
 def test_placeholder_shape_corpus_values() -> None:
     for value in _corpus_words():
         assert _validators._has_placeholder_shape(value) == _slow_shape(value), value
+
+
+def test_drop_leading_context() -> None:
+    from cylestio_monitor.security._engine import drop_leading_context
+
+    assert drop_leading_context(r"(?i)(?:^|[^a-z0-9])(?P<value>abc)") == r"(?i)(?P<value>abc)"
+    assert drop_leading_context(r"(?:\b|\x1b\[[0-9;]*m)(?P<value>sk-\w+)") == r"(?P<value>sk-\w+)"
+    assert drop_leading_context(r"(?:^|[)(\]])a") == "a"  # classes with parentheses and brackets
+    for kept in (r"(?:^|x)", r"(?:^|x)|b", r"(?:^|x)*a", r"(?:^|x)?a", r"(?:a|^)b", r"(?:^|x))", r"(^|x)a"):
+        assert drop_leading_context(kept) == kept

@@ -410,6 +410,64 @@ _BOUNDED = re.compile(r"\{(\d+),(\d+)\}")  # applied to rule patterns only, neve
 _WIDEN_ABOVE = 8
 
 
+_LEADING_FLAGS = re.compile(r"\(\?[a-zA-Z]+\)")  # applied to rule patterns only
+
+
+def _group_end(p: str, i: int) -> int:
+    """Index just past the group opening at ``p[i] == '('`` (escapes and classes skipped)."""
+    depth = 0
+    n = len(p)
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            j = i + 1
+            if j < n and p[j] == "^":
+                j += 1
+            if j < n and p[j] == "]":  # a leading ']' is a member
+                j += 1
+            while j < n and p[j] != "]":
+                j += 2 if p[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise _Untranslatable("unbalanced group")
+
+
+def drop_leading_context(pattern: str) -> str:
+    """``pattern`` without a leading context group such as ``(?:^|[^a-z0-9])`` or ``(?:\\b|...)``.
+
+    Hyperscan is only asked *where matches end*: every match of ``X Y`` ends where a match of
+    ``Y`` ends (its suffix), so dropping a leading ``X`` gives a superset of the end offsets,
+    which is all the engine relies on (the RE2 confirm still runs the whole pattern). Only groups
+    that open with a zero-width alternative (``^`` or ``\\b``), i.e. that describe what comes
+    *before* the match proper, are dropped, and only when something that is not an alternation,
+    a quantifier or the end follows them (else the rest could match the empty string).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if not (pattern.startswith("(?:^|") or pattern.startswith("(?:\\b|")):
+        return flags + pattern
+    try:
+        end = _group_end(pattern, 0)
+    except _Untranslatable:
+        return flags + pattern
+    rest = pattern[end:]
+    if not rest or rest[0] in "|)*+?{":
+        return flags + pattern
+    return flags + rest
+
+
 def hyperscan_expression(pattern: str) -> bytes:
     """``pattern`` (RE2) rewritten for Hyperscan over the folded text; raises ``_Untranslatable``."""
     out: List[str] = []
@@ -598,7 +656,7 @@ class HyperscanEngine(_Engine):
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
             self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
             try:
-                exprs.append(hyperscan_expression(p))
+                exprs.append(hyperscan_expression(drop_leading_context(p)))
                 ids.append(k)
             except (_Untranslatable, ValueError):
                 always.append(k)
