@@ -75,3 +75,14 @@ def test_drop_leading_context() -> None:
     assert drop_leading_context(r"(?:^|[)(\]])a") == "a"  # classes with parentheses and brackets
     for kept in (r"(?:^|x)", r"(?:^|x)|b", r"(?:^|x)*a", r"(?:^|x)?a", r"(?:a|^)b", r"(?:^|x))", r"(^|x)a"):
         assert drop_leading_context(kept) == kept
+
+
+def test_keep_tail_after_anything() -> None:
+    from cylestio_monitor.security._engine import keep_tail_after_anything as tail
+
+    assert tail(r"a[\s\S]*b") == "b"
+    assert tail(r"a[\s\S]*?b") == "b"
+    assert tail(r"(?i)\n[^\n]*x[\s\S]*</\s*(?:doc|page)>") == r"(?i)</\s*(?:doc|page)>"
+    assert tail(r"[]a[][\s\S]*b[x(]y") == "b[x(]y"  # classes with brackets and parentheses
+    for kept in (r"a|b[\s\S]*c", r"a(?i)[\s\S]*b", r"a[\s\S]*", r"a[\s\S]*)", r"a[\s\S]*{2}", r"a\Q[\s\S]*\Eb", r"ab"):
+        assert tail(kept) == kept

@@ -413,6 +413,27 @@ _WIDEN_ABOVE = 8
 _LEADING_FLAGS = re.compile(r"\(\?[a-zA-Z]+\)")  # applied to rule patterns only
 
 
+def _class_end(p: str, i: int) -> int:
+    """Index just past the character class opening at ``p[i] == '['``."""
+    n = len(p)
+    j = i + 1
+    if j < n and p[j] == "^":
+        j += 1
+    if j < n and p[j] == "]":  # a leading ']' is a member
+        j += 1
+    while j < n and p[j] != "]":
+        if p.startswith("[:", j):  # [:alpha:]
+            k = p.find(":]", j + 2)
+            if k < 0:
+                raise _Untranslatable("unterminated class")
+            j = k + 2
+            continue
+        j += 2 if p[j] == "\\" else 1
+    if j >= n:
+        raise _Untranslatable("unterminated class")
+    return j + 1
+
+
 def _group_end(p: str, i: int) -> int:
     """Index just past the group opening at ``p[i] == '('`` (escapes and classes skipped)."""
     depth = 0
@@ -423,14 +444,7 @@ def _group_end(p: str, i: int) -> int:
             i += 2
             continue
         if c == "[":
-            j = i + 1
-            if j < n and p[j] == "^":
-                j += 1
-            if j < n and p[j] == "]":  # a leading ']' is a member
-                j += 1
-            while j < n and p[j] != "]":
-                j += 2 if p[j] == "\\" else 1
-            i = j + 1
+            i = _class_end(p, i)
             continue
         if c == "(":
             depth += 1
@@ -456,13 +470,66 @@ def drop_leading_context(pattern: str) -> str:
     m = _LEADING_FLAGS.match(pattern)
     if m:
         flags, pattern = m.group(0), pattern[m.end() :]
-    if not (pattern.startswith("(?:^|") or pattern.startswith("(?:\\b|")):
+    if not (pattern.startswith("(?:^|") or pattern.startswith("(?:\\b|")) or "\\Q" in pattern:
         return flags + pattern
     try:
         end = _group_end(pattern, 0)
     except _Untranslatable:
         return flags + pattern
     rest = pattern[end:]
+    if not rest or rest[0] in "|)*+?{":
+        return flags + pattern
+    return flags + rest
+
+
+_ANYTHING = ("[\\s\\S]*?", "[\\s\\S]*")
+
+
+def keep_tail_after_anything(pattern: str) -> str:
+    """``pattern``'s part after its last top-level ``[\\s\\S]*`` (flags kept), else ``pattern``.
+
+    A pattern ``X[\\s\\S]*Y`` with no top-level alternation matches only where ``Y`` ends a
+    match: every match ends with a match of ``Y``. So Hyperscan can look for ``Y`` alone (a
+    superset of the end offsets; the RE2 confirm runs the whole pattern). ``X`` is typically the
+    costly part: a line anywhere in the text (``\\n[^\\n]*...``) before a closing tag ``Y``.
+    Refused when the part dropped sets flags for what follows (a top-level ``(?i)``).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if "\\Q" in pattern:  # quoted text: not scanned here
+        return flags + pattern
+    cut = -1
+    i, n = 0, len(pattern)
+    try:
+        while i < n:
+            c = pattern[i]
+            if c == "|":
+                return flags + pattern  # a top-level alternation: no common tail
+            if c == "\\":
+                i += 2
+                continue
+            if c == "(":
+                if _LEADING_FLAGS.match(pattern, i):
+                    return flags + pattern  # flags for the rest of the pattern
+                i = _group_end(pattern, i)
+                continue
+            if c == "[":
+                for token in _ANYTHING:
+                    if pattern.startswith(token, i):
+                        cut = i + len(token)
+                        i = cut
+                        break
+                else:
+                    i = _class_end(pattern, i)
+                continue
+            i += 1
+    except _Untranslatable:
+        return flags + pattern
+    if cut < 0:
+        return flags + pattern
+    rest = pattern[cut:]
     if not rest or rest[0] in "|)*+?{":
         return flags + pattern
     return flags + rest
@@ -656,7 +723,7 @@ class HyperscanEngine(_Engine):
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
             self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
             try:
-                exprs.append(hyperscan_expression(drop_leading_context(p)))
+                exprs.append(hyperscan_expression(keep_tail_after_anything(drop_leading_context(p))))
                 ids.append(k)
             except (_Untranslatable, ValueError):
                 always.append(k)
