@@ -86,3 +86,38 @@ def test_keep_tail_after_anything() -> None:
     assert tail(r"[]a[][\s\S]*b[x(]y") == "b[x(]y"  # classes with brackets and parentheses
     for kept in (r"a|b[\s\S]*c", r"a(?i)[\s\S]*b", r"a[\s\S]*", r"a[\s\S]*)", r"a[\s\S]*{2}", r"a\Q[\s\S]*\Eb", r"ab"):
         assert tail(kept) == kept
+
+
+def _shannon_plain(value: str) -> float:
+    import math
+    from collections import Counter
+
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _wordy_plain(value: str) -> bool:
+    parts = _validators._WORD_PART.findall(value)
+    letters = sum(len(p) for p in parts)
+    hits = [p for p in parts if len(p) >= 2 and p.lower() in _validators._STAND_IN_WORDS]
+    return len(hits) >= 2 and letters > 0 and sum(len(p) for p in hits) >= 0.6 * letters
+
+
+WORDY = "aAbBzZ0_-.TestKeyMyTESTSecretTokenHereFooBARvalue\u00e9\u212a"
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(max_size=80) | st.text(alphabet=WORDY, max_size=40))
+def test_entropy_and_wordy_generated(value: str) -> None:
+    assert _validators.shannon_entropy(value) == _shannon_plain(value)
+    assert _validators._wordy(value) == _wordy_plain(value)
+
+
+def test_entropy_and_wordy_corpus_values() -> None:
+    for value in _corpus_words():
+        assert _validators.shannon_entropy(value) == _shannon_plain(value), value
+        assert _validators._wordy(value) == _wordy_plain(value), value
+    long = "ab" * 700 + "c"  # beyond the cached lengths
+    assert _validators.shannon_entropy(long) == _shannon_plain(long)

@@ -13,7 +13,7 @@ import operator
 import re
 import string
 from collections import Counter
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 __all__ = ["VALIDATORS", "is_placeholder", "shannon_entropy"]
 
@@ -24,7 +24,22 @@ def shannon_entropy(value: str) -> float:
         return 0.0
     counts = Counter(value)  # first-seen order, as a dict filled in a loop: the same sum
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    if n > _TERM_ROWS_UP_TO:
+        return -sum(c / n * math.log2(c / n) for c in counts.values())
+    row = _TERM_ROWS.get(n)
+    if row is None:
+        row = _TERM_ROWS[n] = _term_row(n)
+    # the same terms (computed once per length) added in the same order: the same float
+    return -sum(map(row.__getitem__, counts.values()))
+
+
+_TERM_ROWS_UP_TO = 1024
+_TERM_ROWS: Dict[int, List[float]] = {}
+
+
+def _term_row(n: int) -> List[float]:
+    """``c / n * log2(c / n)`` for ``c`` in ``0..n`` (index 0 unused), as :func:`shannon_entropy` sums them."""
+    return [0.0] + [c / n * math.log2(c / n) for c in range(1, n + 1)]
 
 
 _PLACEHOLDER = re.compile(
@@ -406,12 +421,21 @@ _STAND_IN_WORDS = frozenset(
 _WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
+# A part of ``_WORD_PART`` is lower case, Capitalized or UPPER case: its ``lower()`` is a stand-in
+# word of 2+ letters exactly when the part is one of these spellings of one.
+_STAND_IN_SPELLINGS = frozenset(
+    f(w) for w in _STAND_IN_WORDS if len(w) >= 2 for f in (str.lower, str.capitalize, str.upper)
+)
+
+
 def _wordy(value: str) -> bool:
     """True when at least two stand-in words cover 60%+ of the letters of ``value``."""
     parts = _WORD_PART.findall(value)
-    letters = sum(len(p) for p in parts)
-    hits = [p for p in parts if len(p) >= 2 and p.lower() in _STAND_IN_WORDS]
-    return len(hits) >= 2 and letters > 0 and sum(len(p) for p in hits) >= 0.6 * letters
+    hits = list(filter(_STAND_IN_SPELLINGS.__contains__, parts))
+    if len(hits) < 2:
+        return False
+    letters = sum(map(len, parts))
+    return letters > 0 and sum(map(len, hits)) >= 0.6 * letters
 
 
 def token(value: str) -> bool:
