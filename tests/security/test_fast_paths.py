@@ -121,3 +121,13 @@ def test_entropy_and_wordy_corpus_values() -> None:
         assert _validators._wordy(value) == _wordy_plain(value), value
     long = "ab" * 700 + "c"  # beyond the cached lengths
     assert _validators.shannon_entropy(long) == _shannon_plain(long)
+
+
+def test_value_branches() -> None:
+    from cylestio_monitor.security._engine import value_branches
+
+    look_alike = r"(?i)(?:\bcache_key\b|key\s*=\s*(?P<value>\w{12,}))"
+    assert value_branches(look_alike) == r"(?i)(?:key\s*=\s*(?P<value>\w{12,}))"
+    assert value_branches(r"a[|(]b|(?P<value>c)") == r"(?:(?P<value>c))"
+    for kept in (r"(?P<value>a)|(?P<value>b)", r"ab|cd", r"a(?i)b|(?P<value>c)", r"(?:a|b)(?P<value>c)"):
+        assert value_branches(kept) == kept

@@ -482,6 +482,60 @@ def drop_leading_context(pattern: str) -> str:
     return flags + rest
 
 
+def _top_level_split(p: str) -> List[str]:
+    """``p`` split at its top-level ``|`` (escapes, classes and groups skipped)."""
+    parts: List[str] = []
+    start = i = 0
+    n = len(p)
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            i += 2
+        elif c == "(":
+            i = _group_end(p, i)
+        elif c == "[":
+            i = _class_end(p, i)
+        else:
+            if c == "|":
+                parts.append(p[start:i])
+                start = i + 1
+            i += 1
+    parts.append(p[start:])
+    return parts
+
+
+_FLAG_GROUP = re.compile(r"\(\?[a-zA-Z-]+\)")  # (?i), (?-i), ... in a rule pattern
+
+
+def value_branches(pattern: str) -> str:
+    """For a rule pattern ``A|B|...`` (or ``(?:A|B|...)``) of which only some alternatives have
+    the ``value`` group: the alternation of those, else ``pattern``.
+
+    A match in which ``value`` takes no part is not a finding: the other alternatives only
+    consume look-alikes (``cache_key``, ``token_count``) so that the scan goes on after them. A
+    rule has a finding only where an alternative with ``value`` matches, so Hyperscan need only
+    look for those; when it finds one, the confirm runs the whole pattern from the start of the
+    text (the look-alikes must be consumed as the reference does), so the engine applies this
+    only to rules of unbounded width, which are confirmed from offset 0 anyway. Refused when an
+    alternative sets flags (``(?i)`` inside a group reaches the alternatives after it).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if "\\Q" in pattern or _FLAG_GROUP.search(pattern):
+        return flags + pattern
+    try:
+        wrapped = pattern.startswith("(?:") and _group_end(pattern, 0) == len(pattern)
+        parts = _top_level_split(pattern[3:-1] if wrapped else pattern)
+    except _Untranslatable:
+        return flags + pattern
+    kept = [b for b in parts if "(?P<value>" in b]
+    if not kept or len(kept) == len(parts):
+        return flags + pattern
+    return flags + "(?:" + "|".join(kept) + ")"
+
+
 _ANYTHING = ("[\\s\\S]*?", "[\\s\\S]*")
 
 
@@ -721,7 +775,10 @@ class HyperscanEngine(_Engine):
                 comp: Any = self.compiled[k]
             else:  # score cues: the C++ search entry point when available
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
-            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
+            width = max_width(p)
+            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width))
+            if k < n_rules and width is None:  # confirmed from offset 0: only value-bearing matches count
+                p = value_branches(p)
             try:
                 exprs.append(hyperscan_expression(keep_tail_after_anything(drop_leading_context(p))))
                 ids.append(k)
