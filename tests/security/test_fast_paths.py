@@ -131,3 +131,15 @@ def test_value_branches() -> None:
     assert value_branches(r"a[|(]b|(?P<value>c)") == r"(?:(?P<value>c))"
     for kept in (r"(?P<value>a)|(?P<value>b)", r"ab|cd", r"a(?i)b|(?P<value>c)", r"(?:a|b)(?P<value>c)"):
         assert value_branches(kept) == kept
+
+
+def test_stop_characters() -> None:
+    from cylestio_monitor.security._engine import stop_characters
+
+    assert b";" in stop_characters(r"ab(?:[^;]|$)")  # only as the last character
+    assert b"\xff" in stop_characters(r"(?i)key\s*=\s*(?P<value>[a-z0-9]{12,})")
+    assert b"\n" not in stop_characters(r"(?i)key\s*=\s*(?P<value>[a-z0-9]{12,})")  # \s
+    assert stop_characters(r"[^a]b") == b""  # a negated class takes anything else, non-ASCII too
+    assert b"(" not in stop_characters(r"(?:\b|\x1b\[[0-9;]*m)\(x")
+    for unsure in (r"[[:alpha:]]x", r"a\z", r"\pLx", r"a{,3}"):
+        assert stop_characters(unsure) == b""

@@ -650,6 +650,144 @@ def max_width(pattern: str) -> Optional[int]:
     return hi if hi < 1 << 16 else None
 
 
+# -- stop characters: where the confirm of a rule can start ------------------------------------
+
+_NON_ASCII = 0x80  # stands for every non-ASCII code point (one byte 0xFF in the folded text)
+_CANDIDATES = frozenset(range(0x81)) - {0}  # ASCII (but NUL) and _NON_ASCII
+_SPACE = frozenset(b"\t\n\v\f\r ")  # RE2's \s, and \v to be safe
+_DIGIT = frozenset(b"0123456789")
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+# stop characters worth an rfind, most useful first (at most _MAX_STOPS are kept)
+_STOP_ORDER = (_NON_ASCII, *b"\n;(){}\"'<>[]#@&|`=,: \t")
+_MAX_STOPS = 6
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")  # [[:alpha:]]: Python reads a class of ':', 'a', ...
+
+
+class _Unsure(Exception):
+    pass
+
+
+def _with_case(chars: Set[int]) -> Set[int]:
+    return chars | {ord(chr(c).swapcase()) for c in chars if c < 0x80 and chr(c).isalpha()}
+
+
+def _category(cat: Any) -> Set[int]:
+    name = str(cat)
+    if name.endswith("NOT_DIGIT"):
+        return set(_CANDIDATES - _DIGIT)
+    if name.endswith("NOT_SPACE"):
+        return set(_CANDIDATES - (_SPACE - {0x0B}))
+    if name.endswith("NOT_WORD"):
+        return set(_CANDIDATES - _WORD)
+    if name.endswith("DIGIT"):
+        return set(_DIGIT)
+    if name.endswith("SPACE"):
+        return set(_SPACE)
+    if name.endswith("WORD"):
+        return set(_WORD)
+    raise _Unsure(name)
+
+
+def _class_members(items: Any) -> Set[int]:
+    out: Set[int] = set()
+    negate = False
+    for op, av in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            out.add(av if av < 0x80 else _NON_ASCII)
+        elif name == "RANGE":
+            lo, hi = av
+            out.update(range(max(lo, 1), min(hi, 0x7F) + 1))
+            if hi >= 0x80:
+                out.add(_NON_ASCII)
+        elif name == "CATEGORY":
+            out |= _category(av)
+        else:
+            raise _Unsure(name)
+    out = _with_case(out)
+    if negate:
+        # a negated class of letters also drops their other case under (?i): keep every case
+        out = set(_CANDIDATES) - out
+        out = _with_case(out) | {_NON_ASCII}
+    return out
+
+
+def _consumed(items: Any) -> Set[int]:
+    """Every candidate character a match of ``items`` (sre parse data) can contain (a superset)."""
+    out: Set[int] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            out |= _with_case({av}) if av < 0x80 else {_NON_ASCII}
+        elif name in ("NOT_LITERAL", "ANY"):
+            out |= set(_CANDIDATES)
+        elif name == "IN":
+            out |= _class_members(av)
+        elif name == "AT":
+            pass
+        elif name == "SUBPATTERN":
+            out |= _consumed(av[-1])
+        elif name == "ATOMIC_GROUP":
+            out |= _consumed(av)
+        elif name == "BRANCH":
+            for b in av[1]:
+                out |= _consumed(b)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if av[1] != 0:
+                out |= _consumed(av[2])
+        else:
+            raise _Unsure(name)
+    return out
+
+
+def _width(items: Any) -> int:
+    return int(_sre_parse.SubPattern(_sre_parse.State(), list(items)).getwidth()[1])
+
+
+def _branch_consumed(items: Any) -> Set[int]:
+    """``_consumed`` of a top-level alternative, but for its last character: the trailing items
+    that take at most one character together (``(?:[^a-z]|$)``, ``\\b``) are left out."""
+    items = list(items)
+    k = len(items)
+    while k > 0 and _width(items[k - 1 :]) <= 1:
+        k -= 1
+    return _consumed(items[:k])
+
+
+def stop_characters(pattern: str) -> bytes:
+    """Characters (bytes of the folded text) that no match of ``pattern`` contains except as its
+    last character; ``0xFF`` stands for every non-ASCII character. Empty when unsure.
+
+    Every RE2 match ends at or after Hyperscan's first end offset ``to``. If ``text[j]`` is such a
+    character and ``j <= to - 2``, no match contains ``j`` (it would have to end at ``j + 1``), so
+    none starts at or before ``j`` and ends after it: RE2 may start at ``j + 1`` and iterate
+    exactly as from the start of the text. Computed with Python's regex parser on the rule's
+    pattern (RE2's ``\\d \\s \\w`` are ASCII; case folding to and from non-ASCII characters
+    - K and long s - sends a text to the reference engine before this is used).
+    """
+    if _POSIX_CLASS.search(pattern) or any(x in pattern for x in ("{,", "\\Q", "\\C", "\\p", "\\P", "\\x{")):
+        return b""  # constructs Python's parser reads otherwise than RE2 (or not at all)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _sre_parse.parse(pattern)
+        data = list(parsed.data)
+        if len(data) == 1 and str(data[0][0]) == "SUBPATTERN" and data[0][1][0] is None:
+            data = list(data[0][1][-1])
+        if len(data) == 1 and str(data[0][0]) == "BRANCH":
+            consumed: Set[int] = set()
+            for b in data[0][1][1]:
+                consumed |= _branch_consumed(b)
+        else:
+            consumed = _branch_consumed(data)
+    except Exception:  # unsure: an unknown construct, a parse Python refuses
+        return b""
+    stops = [c for c in _STOP_ORDER if c not in consumed]
+    return bytes(0xFF if c == _NON_ASCII else c for c in stops[:_MAX_STOPS])
+
+
 def cache_dir() -> Optional[Path]:
     """Where compiled Hyperscan databases are cached (``None``: caching off).
 
@@ -763,8 +901,8 @@ class HyperscanEngine(_Engine):
         self._hs = hyperscan
         patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
         n_rules = self._n_rules = len(self.rules)
-        # per expression: (kind 0 rule / 1 extra, index, compiled, max width)
-        self._meta: List[Tuple[int, int, Any, Optional[int]]] = []
+        # per expression: (kind 0 rule / 1 extra, index, compiled, max width, stop characters)
+        self._meta: List[Tuple[int, int, Any, Optional[int], bytes]] = []
         exprs: List[bytes] = []
         ids: List[int] = []
         always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
@@ -776,7 +914,8 @@ class HyperscanEngine(_Engine):
             else:  # score cues: the C++ search entry point when available
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
             width = max_width(p)
-            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width))
+            stops = stop_characters(p)
+            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width, stops))
             if k < n_rules and width is None:  # confirmed from offset 0: only value-bearing matches count
                 p = value_branches(p)
             try:
@@ -950,11 +1089,16 @@ class HyperscanEngine(_Engine):
             n_rules = self._n_rules
             keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
         for k, to in hits:
-            kind, index, comp, width = meta[k]
+            kind, index, comp, width, stops = meta[k]
             if kind and keep is not None and index not in keep:
                 continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
+            # and it does not contain a stop character but as its last (see stop_characters)
+            for c in stops:
+                j = folded.rfind(c, pos, to - 1)
+                if j >= 0:
+                    pos = j + 1
             if pos and not ascii_only:
                 pos = len(text[:pos].encode("utf-8"))
             if kind:  # a score cue: does it match at all?
