@@ -54,7 +54,7 @@ import re2
 
 from ._rules import Rule
 
-__all__ = ["ENGINES", "Raw", "cache_dir", "make_engine"]
+__all__ = ["ENGINES", "BackgroundEngine", "Raw", "cache_dir", "make_engine"]
 
 ENGINES = ("hyperscan", "re2set", "keywords", "re2")
 
@@ -882,6 +882,10 @@ def hyperscan_defect() -> Optional[str]:
     return _canary_verdict[key]
 
 
+class NotCached(Exception):
+    """The Hyperscan database of these rules is not in the cache (see ``cached_only``)."""
+
+
 class HyperscanEngine(_Engine):
     """See the module docstring. Thread-safe: one Hyperscan scratch per thread."""
 
@@ -894,7 +898,9 @@ class HyperscanEngine(_Engine):
         *,
         cache: Optional[Path] = None,
         use_cache: bool = True,
+        cached_only: bool = False,
     ) -> None:
+        """``cached_only``: raise :class:`NotCached` rather than compile a database not in the cache."""
         import hyperscan
 
         super().__init__(rules, extra_patterns)
@@ -949,6 +955,8 @@ class HyperscanEngine(_Engine):
                 always = sorted(set(always) | set(extra_always))
                 self.from_cache = True
         if db is None:
+            if cached_only:
+                raise NotCached()
             db, ids, flags, extra_always = self._compile(exprs, ids, flags, where)
             always = sorted(set(always) | set(extra_always))
             if self.cache_path is not None and db is not None:
@@ -1170,8 +1178,60 @@ def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List
     return [(where[s], where[e], c, i) for s, e, c, i in spans]
 
 
-def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> _Engine:
-    """Build engine ``engine`` (``auto``: Hyperscan when installed and sound, else the RE2 ``Set``)."""
+class BackgroundEngine:
+    """The RE2-``Set`` engine while Hyperscan compiles in a daemon thread, then Hyperscan.
+
+    Compiling the Hyperscan database of the built-in rules takes seconds (Hyperscan releases
+    the GIL meanwhile); a process whose cache does not hold it yet (the first on a machine, an
+    ephemeral container) scans at once with the RE2-``Set`` engine, whose results are the same,
+    and switches when the database is ready (and cached for the next process). ``name`` is the
+    engine serving now; ``ready`` is set when the build has ended (also when it failed: then the
+    RE2-``Set`` engine stays, with a warning).
+    """
+
+    def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
+        self._current: _Engine = Re2SetEngine(rules, extra_patterns)
+        self._gate: Optional[Sequence[Tuple[float, Sequence[Tuple[int, float]]]]] = None
+        self._lock = threading.Lock()
+        self.ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._build, args=(tuple(rules), tuple(extra_patterns)), name="cylestio-hyperscan", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return self._current.name
+
+    @property
+    def rules(self) -> Tuple[Rule, ...]:
+        return self._current.rules
+
+    def _build(self, rules: Sequence[Rule], extra_patterns: Sequence[str]) -> None:
+        try:
+            engine = HyperscanEngine(rules, extra_patterns)
+        except Exception as exc:  # hyperscan.error (e.g. out of memory), anything unexpected
+            _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
+            self.ready.set()
+            return
+        with self._lock:
+            if self._gate is not None:
+                engine.set_cue_gate(self._gate)
+            self._current = engine
+        self.ready.set()
+
+    def set_cue_gate(self, scores: Sequence[Tuple[float, Sequence[Tuple[int, float]]]]) -> None:
+        with self._lock:
+            self._gate = scores
+            self._current.set_cue_gate(scores)
+
+    def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        return self._current.scan(text)
+
+
+def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> Any:
+    """Build engine ``engine`` (``auto``: Hyperscan when installed and sound, else the RE2 ``Set``;
+    a Hyperscan database not cached yet is compiled in the background, see :class:`BackgroundEngine`)."""
     if engine == "auto":
         try:
             defect = hyperscan_defect()
@@ -1183,7 +1243,9 @@ def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str
         import hyperscan
 
         try:
-            return HyperscanEngine(rules, extra_patterns)
+            return HyperscanEngine(rules, extra_patterns, cached_only=True)
+        except NotCached:
+            return BackgroundEngine(rules, extra_patterns)
         except hyperscan.error as exc:  # e.g. out of memory compiling a huge custom rule set
             _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
             return Re2SetEngine(rules, extra_patterns)
