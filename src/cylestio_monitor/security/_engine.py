@@ -1096,6 +1096,7 @@ class HyperscanEngine(_Engine):
         if self._gate is not None:
             n_rules = self._n_rules
             keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
+        starts: List[Tuple[int, int]] = []  # (expression, code point where its confirm starts)
         for k, to in hits:
             kind, index, comp, width, stops = meta[k]
             if kind and keep is not None and index not in keep:
@@ -1107,8 +1108,11 @@ class HyperscanEngine(_Engine):
                 j = folded.rfind(c, pos, to - 1)
                 if j >= 0:
                     pos = j + 1
-            if pos and not ascii_only:
-                pos = len(text[:pos].encode("utf-8"))
+            starts.append((k, pos))
+        if not ascii_only:  # code points to UTF-8 offsets, in one pass over the text
+            starts = _to_bytes(text, starts)
+        for k, pos in starts:
+            kind, index, comp, width, stops = meta[k]
             if kind:  # a score cue: does it match at all?
                 found = comp(_UNANCHORED, data, pos, n)[0] != _NULL if extra_raw else comp.search(data, pos)
                 if found:
@@ -1157,6 +1161,19 @@ def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
         logging.getLogger("cylestio_monitor.security").warning(message)
+
+
+def _to_bytes(text: str, starts: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """``(k, code point offset)`` pairs with the offsets made UTF-8 byte offsets into ``text``
+    (valid UTF-8), each segment of the text encoded once."""
+    where: Dict[int, int] = {0: 0}
+    last_c = last_b = 0
+    for o in sorted({pos for _, pos in starts}):
+        if o:
+            last_b += len(text[last_c:o].encode("utf-8"))
+            last_c = o
+            where[o] = last_b
+    return [(k, where[pos]) for k, pos in starts]
 
 
 def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List[Tuple[int, int, Any, int]]:
