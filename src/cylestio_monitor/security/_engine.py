@@ -20,10 +20,21 @@ validators. The engines differ only in how they avoid running 200+ regexes over 
     outside and use the reference: texts that are not valid UTF-8 (lone surrogates) and
     texts with U+212A KELVIN SIGN or U+017F LONG S, which RE2 case-folds to ASCII ``k``/``s``.
 
+    Hyperscan need not see the patterns as they are: all the confirm relies on is that every
+    RE2 match *ends* where a Hyperscan match ends. So a leading context group such as
+    ``(?:^|[^a-z0-9])`` is dropped (:func:`drop_leading_context`), a pattern ``X[\\s\\S]*Y``
+    is looked for as ``Y`` (:func:`keep_tail_after_anything`) and, for rules confirmed from
+    offset 0 anyway, only the alternatives that carry the ``value`` group are looked for
+    (:func:`value_branches`). The confirm also starts after the last *stop character* before
+    ``to`` (:func:`stop_characters`: a character no match contains but as its last, e.g. any
+    non-ASCII character or ``;`` for a token). A score cue is confirmed only when the cues
+    Hyperscan reports for its score can reach the threshold (:meth:`_Engine.set_cue_gate`).
+
     Expressions Hyperscan cannot compile exactly are compiled in pre-filter mode (a superset,
     same guarantee); ones it cannot compile at all run RE2 on every text. The compiled
     database is cached on disk (see :func:`cache_dir`), keyed by the expressions, the
-    Hyperscan version and the CPU, so only the first process on a machine pays the compile.
+    Hyperscan version and the CPU, so only the first process on a machine pays the compile;
+    with ``auto`` that process scans with ``re2set`` meanwhile (:class:`BackgroundEngine`).
 
 ``re2set``
     One RE2 ``Set`` tells which rules match; those run RE2 over the whole text.
