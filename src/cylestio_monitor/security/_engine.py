@@ -50,6 +50,7 @@ validators. The engines differ only in how they avoid running 200+ regexes over 
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import logging
@@ -653,12 +654,18 @@ def max_width(pattern: str) -> Optional[int]:
     if "{," in pattern or "\\Q" in pattern or "\\C" in pattern:
         return None  # RE2 reads "{,n}" literally, Python as {0,n}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, hi = _sre_parse.parse(pattern).getwidth()
+        _, hi = _parsed(pattern).getwidth()
     except Exception:
         return None
     return hi if hi < 1 << 16 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(pattern: str) -> Any:
+    """Python's parse of a rule pattern (shared by :func:`max_width` and :func:`stop_characters`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _sre_parse.parse(pattern)
 
 
 # -- stop characters: where the confirm of a rule can start ------------------------------------
@@ -678,8 +685,11 @@ class _Unsure(Exception):
     pass
 
 
+_OTHER_CASE = {c: ord(chr(c).swapcase()) for c in range(0x80) if chr(c).isalpha()}
+
+
 def _with_case(chars: Set[int]) -> Set[int]:
-    return chars | {ord(chr(c).swapcase()) for c in chars if c < 0x80 and chr(c).isalpha()}
+    return chars | {_OTHER_CASE[c] for c in chars if c in _OTHER_CASE}
 
 
 def _category(cat: Any) -> Set[int]:
@@ -731,7 +741,9 @@ def _consumed(items: Any) -> Set[int]:
     for op, av in items:
         name = str(op)
         if name == "LITERAL":
-            out |= _with_case({av}) if av < 0x80 else {_NON_ASCII}
+            out.add(av if av < 0x80 else _NON_ASCII)
+            if av in _OTHER_CASE:
+                out.add(_OTHER_CASE[av])
         elif name in ("NOT_LITERAL", "ANY"):
             out |= set(_CANDIDATES)
         elif name == "IN":
@@ -781,10 +793,7 @@ def stop_characters(pattern: str) -> bytes:
     if _POSIX_CLASS.search(pattern) or any(x in pattern for x in ("{,", "\\Q", "\\C", "\\p", "\\P", "\\x{")):
         return b""  # constructs Python's parser reads otherwise than RE2 (or not at all)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _sre_parse.parse(pattern)
-        data = list(parsed.data)
+        data = list(_parsed(pattern).data)
         if len(data) == 1 and str(data[0][0]) == "SUBPATTERN" and data[0][1][0] is None:
             data = list(data[0][1][-1])
         if len(data) == 1 and str(data[0][0]) == "BRANCH":
