@@ -177,3 +177,35 @@ def test_background_compile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     again = Scanner()
     assert again.engine == "hyperscan" and not isinstance(again._engine, _engine.BackgroundEngine)
     assert [again.scan(t) for t in sample] == want
+
+
+def _sequence_share_plain(value: str) -> float:
+    """sequence_share by the character loop (its path for non-ASCII values)."""
+    if _validators._ANY_THREE_RUN.search(value) is None:
+        return 0.0
+    n = len(value)
+    alnum = sum(map(str.isalnum, value))
+    if not alnum:
+        return 0.0
+    covered = 0
+    i = 0
+    while i < n - 1:
+        s = _validators._step(value[i], value[i + 1])
+        if s == 2:
+            i += 1
+            continue
+        j = i + 1
+        while j < n - 1 and _validators._step(value[j], value[j + 1]) == s:
+            j += 1
+        if j - i >= 2:
+            covered += j - i + 1
+            i = j + 1
+        else:
+            i = j
+    return covered / alnum
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(alphabet="0123456789abcxyzABCXYZ_-.", max_size=60))
+def test_sequence_share_generated(value: str) -> None:
+    assert _validators.sequence_share(value) == _sequence_share_plain(value)

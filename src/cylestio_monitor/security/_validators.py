@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import itertools
 import math
 import operator
 import re
@@ -157,6 +158,7 @@ def _pair_steps() -> _PairSteps:
 
 
 _PAIR_STEP = _pair_steps()
+_NO_STEP = itertools.repeat("x")  # the default of _PAIR_STEP.get: a C call per pair, no __missing__
 # a run of 2+ equal steps (3+ characters), then the step after it, which the scan skips
 _STEP_RUN = re.compile(r"(\+{2,}|-{2,}|0{2,}).?")
 
@@ -172,7 +174,7 @@ def sequence_share(value: str) -> float:
     if not alnum:
         return 0.0
     if ascii_only:  # the steps as a string, the runs by one regex (same scan as below)
-        steps = "".join(map(_PAIR_STEP.__getitem__, map(operator.add, value, value[1:])))
+        steps = "".join(map(_PAIR_STEP.get, map(operator.add, value, value[1:]), _NO_STEP))
         return sum(len(m.group(1)) + 1 for m in _STEP_RUN.finditer(steps)) / alnum
     covered = 0
     i = 0
