@@ -927,8 +927,11 @@ class HyperscanEngine(_Engine):
         self._hs = hyperscan
         patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
         n_rules = self._n_rules = len(self.rules)
-        # per expression: (kind 0 rule / 1 extra, index, compiled, max width, stop characters)
-        self._meta: List[Tuple[int, int, Any, Optional[int], bytes]] = []
+        # per expression: (kind 0 rule / 1 extra, index, compiled, max width)
+        self._meta: List[Tuple[int, int, Any, Optional[int]]] = []
+        # per expression: its stop characters, computed on its first hit (most never hit)
+        self._patterns = patterns
+        self._stops: List[Optional[bytes]] = [None] * len(patterns)
         exprs: List[bytes] = []
         ids: List[int] = []
         always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
@@ -940,8 +943,7 @@ class HyperscanEngine(_Engine):
             else:  # score cues: the C++ search entry point when available
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
             width = max_width(p)
-            stops = stop_characters(p)
-            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width, stops))
+            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width))
             if k < n_rules and width is None:  # confirmed from offset 0: only value-bearing matches count
                 p = value_branches(p)
             try:
@@ -1117,13 +1119,17 @@ class HyperscanEngine(_Engine):
             n_rules = self._n_rules
             keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
         starts: List[Tuple[int, int]] = []  # (expression, code point where its confirm starts)
+        all_stops = self._stops
         for k, to in hits:
-            kind, index, comp, width, stops = meta[k]
+            kind, index, comp, width = meta[k]
             if kind and keep is not None and index not in keep:
                 continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
             # and it does not contain a stop character but as its last (see stop_characters)
+            stops = all_stops[k]
+            if stops is None:  # a pure function of the pattern: a race computes it twice, alike
+                stops = all_stops[k] = stop_characters(self._patterns[k])
             for c in stops:
                 j = folded.rfind(c, pos, to - 1)
                 if j >= 0:
@@ -1132,7 +1138,7 @@ class HyperscanEngine(_Engine):
         if not ascii_only:  # code points to UTF-8 offsets, in one pass over the text
             starts = _to_bytes(text, starts)
         for k, pos in starts:
-            kind, index, comp, width, stops = meta[k]
+            kind, index, comp, width = meta[k]
             if kind:  # a score cue: does it match at all?
                 found = comp(_UNANCHORED, data, pos, n)[0] != _NULL if extra_raw else comp.search(data, pos)
                 if found:
