@@ -20,10 +20,21 @@ validators. The engines differ only in how they avoid running 200+ regexes over 
     outside and use the reference: texts that are not valid UTF-8 (lone surrogates) and
     texts with U+212A KELVIN SIGN or U+017F LONG S, which RE2 case-folds to ASCII ``k``/``s``.
 
+    Hyperscan need not see the patterns as they are: all the confirm relies on is that every
+    RE2 match *ends* where a Hyperscan match ends. So a leading context group such as
+    ``(?:^|[^a-z0-9])`` is dropped (:func:`drop_leading_context`), a pattern ``X[\\s\\S]*Y``
+    is looked for as ``Y`` (:func:`keep_tail_after_anything`) and, for rules confirmed from
+    offset 0 anyway, only the alternatives that carry the ``value`` group are looked for
+    (:func:`value_branches`). The confirm also starts after the last *stop character* before
+    ``to`` (:func:`stop_characters`: a character no match contains but as its last, e.g. any
+    non-ASCII character or ``;`` for a token). A score cue is confirmed only when the cues
+    Hyperscan reports for its score can reach the threshold (:meth:`_Engine.set_cue_gate`).
+
     Expressions Hyperscan cannot compile exactly are compiled in pre-filter mode (a superset,
     same guarantee); ones it cannot compile at all run RE2 on every text. The compiled
     database is cached on disk (see :func:`cache_dir`), keyed by the expressions, the
-    Hyperscan version and the CPU, so only the first process on a machine pays the compile.
+    Hyperscan version and the CPU, so only the first process on a machine pays the compile;
+    with ``auto`` that process scans with ``re2set`` meanwhile (:class:`BackgroundEngine`).
 
 ``re2set``
     One RE2 ``Set`` tells which rules match; those run RE2 over the whole text.
@@ -39,6 +50,7 @@ validators. The engines differ only in how they avoid running 200+ regexes over 
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import logging
@@ -54,7 +66,7 @@ import re2
 
 from ._rules import Rule
 
-__all__ = ["ENGINES", "Raw", "cache_dir", "make_engine"]
+__all__ = ["ENGINES", "BackgroundEngine", "Raw", "cache_dir", "make_engine"]
 
 ENGINES = ("hyperscan", "re2set", "keywords", "re2")
 
@@ -163,6 +175,44 @@ class _Engine:
         self.extra = [_compile(p, f"cue {i}") for i, p in enumerate(extra_patterns)]
         self.extra_patterns = tuple(extra_patterns)
 
+    # Extra patterns (score cues) grouped by the score they add to: (threshold, [(cue, weight)]).
+    # A cue a pre-filter reports only matters when the positive weights of all the cues of its
+    # score that the pre-filter reports can reach the threshold (the cues really present are a
+    # subset, negative weights only lower the sum): otherwise the score cannot fire on this text,
+    # and its cues are neither confirmed nor reported. ``None``: every reported cue is confirmed.
+    _gate: Optional[List[Tuple[float, List[int]]]] = None
+    _gate_of: Optional[List[int]] = None
+    _gate_weight: Optional[List[float]] = None
+
+    def set_cue_gate(self, scores: Sequence[Tuple[float, Sequence[Tuple[int, float]]]]) -> None:
+        """Tell the engine the weights and thresholds of the scores its extra patterns are cues of."""
+        n = len(self.extra)
+        of = [-1] * n
+        weight = [0.0] * n
+        gate: List[Tuple[float, List[int]]] = []
+        for g, (threshold, cues) in enumerate(scores):
+            members = []
+            for i, w in cues:
+                if not 0 <= i < n or of[i] != -1:
+                    raise ValueError(f"cue {i}: out of range or in two scores")
+                of[i] = g
+                weight[i] = max(w, 0.0)
+                members.append(i)
+            gate.append((threshold, members))
+        if any(g == -1 for g in of):
+            raise ValueError("every extra pattern must belong to a score")
+        self._gate, self._gate_of, self._gate_weight = gate, of, weight
+
+    def _gated(self, cues: Sequence[int]) -> Set[int]:
+        """The cues among ``cues`` (a superset of those present) whose score can still fire."""
+        assert self._gate is not None and self._gate_of is not None and self._gate_weight is not None
+        of, weight = self._gate_of, self._gate_weight
+        reach = [0.0] * len(self._gate)
+        for i in cues:
+            reach[of[i]] += weight[i]
+        # a margin far above rounding, far below any weight: never drops a score that can fire
+        return {i for i in cues if reach[of[i]] >= self._gate[of[i]][0] - 1e-6}
+
     def candidates(self, data: bytes) -> Sequence[int]:
         return range(len(self.compiled))
 
@@ -221,14 +271,22 @@ class Re2SetEngine(_Engine):
         n_rules = len(self.compiled)
         out: List[Raw] = []
         present: List[int] = []
+        unsure: List[int] = []  # cues of a group whose DFA ran out of memory: maybe present
         for group, members in self._groups:
             hits = group.Match(data)
             exhausted = hits is None  # the DFA ran out of memory on this text
             for k in members if exhausted else [members[h] for h in hits]:
                 if k < n_rules:
                     _accepted_full(self.compiled[k], k, text, data, ascii_only, out)
-                elif not exhausted or self.extra[k - n_rules].search(data) is not None:
+                elif exhausted:
+                    unsure.append(k - n_rules)
+                else:
                     present.append(k - n_rules)
+        if self._gate is not None and (present or unsure):
+            keep = self._gated(present + unsure)
+            present = [i for i in present if i in keep]
+            unsure = [i for i in unsure if i in keep]
+        present.extend(i for i in unsure if self.extra[i].search(data) is not None)
         present.sort()
         return out, present
 
@@ -364,6 +422,185 @@ _BOUNDED = re.compile(r"\{(\d+),(\d+)\}")  # applied to rule patterns only, neve
 _WIDEN_ABOVE = 8
 
 
+_LEADING_FLAGS = re.compile(r"\(\?[a-zA-Z]+\)")  # applied to rule patterns only
+
+
+def _class_end(p: str, i: int) -> int:
+    """Index just past the character class opening at ``p[i] == '['``."""
+    n = len(p)
+    j = i + 1
+    if j < n and p[j] == "^":
+        j += 1
+    if j < n and p[j] == "]":  # a leading ']' is a member
+        j += 1
+    while j < n and p[j] != "]":
+        if p.startswith("[:", j):  # [:alpha:]
+            k = p.find(":]", j + 2)
+            if k < 0:
+                raise _Untranslatable("unterminated class")
+            j = k + 2
+            continue
+        j += 2 if p[j] == "\\" else 1
+    if j >= n:
+        raise _Untranslatable("unterminated class")
+    return j + 1
+
+
+def _group_end(p: str, i: int) -> int:
+    """Index just past the group opening at ``p[i] == '('`` (escapes and classes skipped)."""
+    depth = 0
+    n = len(p)
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(p, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise _Untranslatable("unbalanced group")
+
+
+def drop_leading_context(pattern: str) -> str:
+    """``pattern`` without a leading context group such as ``(?:^|[^a-z0-9])`` or ``(?:\\b|...)``.
+
+    Hyperscan is only asked *where matches end*: every match of ``X Y`` ends where a match of
+    ``Y`` ends (its suffix), so dropping a leading ``X`` gives a superset of the end offsets,
+    which is all the engine relies on (the RE2 confirm still runs the whole pattern). Only groups
+    that open with a zero-width alternative (``^`` or ``\\b``), i.e. that describe what comes
+    *before* the match proper, are dropped, and only when something that is not an alternation,
+    a quantifier or the end follows them (else the rest could match the empty string).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if not (pattern.startswith("(?:^|") or pattern.startswith("(?:\\b|")) or "\\Q" in pattern:
+        return flags + pattern
+    try:
+        end = _group_end(pattern, 0)
+    except _Untranslatable:
+        return flags + pattern
+    rest = pattern[end:]
+    if not rest or rest[0] in "|)*+?{":
+        return flags + pattern
+    return flags + rest
+
+
+def _top_level_split(p: str) -> List[str]:
+    """``p`` split at its top-level ``|`` (escapes, classes and groups skipped)."""
+    parts: List[str] = []
+    start = i = 0
+    n = len(p)
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            i += 2
+        elif c == "(":
+            i = _group_end(p, i)
+        elif c == "[":
+            i = _class_end(p, i)
+        else:
+            if c == "|":
+                parts.append(p[start:i])
+                start = i + 1
+            i += 1
+    parts.append(p[start:])
+    return parts
+
+
+_FLAG_GROUP = re.compile(r"\(\?[a-zA-Z-]+\)")  # (?i), (?-i), ... in a rule pattern
+
+
+def value_branches(pattern: str) -> str:
+    """For a rule pattern ``A|B|...`` (or ``(?:A|B|...)``) of which only some alternatives have
+    the ``value`` group: the alternation of those, else ``pattern``.
+
+    A match in which ``value`` takes no part is not a finding: the other alternatives only
+    consume look-alikes (``cache_key``, ``token_count``) so that the scan goes on after them. A
+    rule has a finding only where an alternative with ``value`` matches, so Hyperscan need only
+    look for those; when it finds one, the confirm runs the whole pattern from the start of the
+    text (the look-alikes must be consumed as the reference does), so the engine applies this
+    only to rules of unbounded width, which are confirmed from offset 0 anyway. Refused when an
+    alternative sets flags (``(?i)`` inside a group reaches the alternatives after it).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if "\\Q" in pattern or _FLAG_GROUP.search(pattern):
+        return flags + pattern
+    try:
+        wrapped = pattern.startswith("(?:") and _group_end(pattern, 0) == len(pattern)
+        parts = _top_level_split(pattern[3:-1] if wrapped else pattern)
+    except _Untranslatable:
+        return flags + pattern
+    kept = [b for b in parts if "(?P<value>" in b]
+    if not kept or len(kept) == len(parts):
+        return flags + pattern
+    return flags + "(?:" + "|".join(kept) + ")"
+
+
+_ANYTHING = ("[\\s\\S]*?", "[\\s\\S]*")
+
+
+def keep_tail_after_anything(pattern: str) -> str:
+    """``pattern``'s part after its last top-level ``[\\s\\S]*`` (flags kept), else ``pattern``.
+
+    A pattern ``X[\\s\\S]*Y`` with no top-level alternation matches only where ``Y`` ends a
+    match: every match ends with a match of ``Y``. So Hyperscan can look for ``Y`` alone (a
+    superset of the end offsets; the RE2 confirm runs the whole pattern). ``X`` is typically the
+    costly part: a line anywhere in the text (``\\n[^\\n]*...``) before a closing tag ``Y``.
+    Refused when the part dropped sets flags for what follows (a top-level ``(?i)``).
+    """
+    flags = ""
+    m = _LEADING_FLAGS.match(pattern)
+    if m:
+        flags, pattern = m.group(0), pattern[m.end() :]
+    if "\\Q" in pattern:  # quoted text: not scanned here
+        return flags + pattern
+    cut = -1
+    i, n = 0, len(pattern)
+    try:
+        while i < n:
+            c = pattern[i]
+            if c == "|":
+                return flags + pattern  # a top-level alternation: no common tail
+            if c == "\\":
+                i += 2
+                continue
+            if c == "(":
+                if _LEADING_FLAGS.match(pattern, i):
+                    return flags + pattern  # flags for the rest of the pattern
+                i = _group_end(pattern, i)
+                continue
+            if c == "[":
+                for token in _ANYTHING:
+                    if pattern.startswith(token, i):
+                        cut = i + len(token)
+                        i = cut
+                        break
+                else:
+                    i = _class_end(pattern, i)
+                continue
+            i += 1
+    except _Untranslatable:
+        return flags + pattern
+    if cut < 0:
+        return flags + pattern
+    rest = pattern[cut:]
+    if not rest or rest[0] in "|)*+?{":
+        return flags + pattern
+    return flags + rest
+
+
 def hyperscan_expression(pattern: str) -> bytes:
     """``pattern`` (RE2) rewritten for Hyperscan over the folded text; raises ``_Untranslatable``."""
     out: List[str] = []
@@ -417,12 +654,158 @@ def max_width(pattern: str) -> Optional[int]:
     if "{," in pattern or "\\Q" in pattern or "\\C" in pattern:
         return None  # RE2 reads "{,n}" literally, Python as {0,n}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, hi = _sre_parse.parse(pattern).getwidth()
+        _, hi = _parsed(pattern).getwidth()
     except Exception:
         return None
     return hi if hi < 1 << 16 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(pattern: str) -> Any:
+    """Python's parse of a rule pattern (shared by :func:`max_width` and :func:`stop_characters`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _sre_parse.parse(pattern)
+
+
+# -- stop characters: where the confirm of a rule can start ------------------------------------
+
+_NON_ASCII = 0x80  # stands for every non-ASCII code point (one byte 0xFF in the folded text)
+_CANDIDATES = frozenset(range(0x81)) - {0}  # ASCII (but NUL) and _NON_ASCII
+_SPACE = frozenset(b"\t\n\v\f\r ")  # RE2's \s, and \v to be safe
+_DIGIT = frozenset(b"0123456789")
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+# stop characters worth an rfind, most useful first (at most _MAX_STOPS are kept)
+_STOP_ORDER = (_NON_ASCII, *b"\n;(){}\"'<>[]#@&|`=,: \t")
+_MAX_STOPS = 6
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")  # [[:alpha:]]: Python reads a class of ':', 'a', ...
+
+
+class _Unsure(Exception):
+    pass
+
+
+_OTHER_CASE = {c: ord(chr(c).swapcase()) for c in range(0x80) if chr(c).isalpha()}
+
+
+def _with_case(chars: Set[int]) -> Set[int]:
+    return chars | {_OTHER_CASE[c] for c in chars if c in _OTHER_CASE}
+
+
+def _category(cat: Any) -> Set[int]:
+    name = str(cat)
+    if name.endswith("NOT_DIGIT"):
+        return set(_CANDIDATES - _DIGIT)
+    if name.endswith("NOT_SPACE"):
+        return set(_CANDIDATES - (_SPACE - {0x0B}))
+    if name.endswith("NOT_WORD"):
+        return set(_CANDIDATES - _WORD)
+    if name.endswith("DIGIT"):
+        return set(_DIGIT)
+    if name.endswith("SPACE"):
+        return set(_SPACE)
+    if name.endswith("WORD"):
+        return set(_WORD)
+    raise _Unsure(name)
+
+
+def _class_members(items: Any) -> Set[int]:
+    out: Set[int] = set()
+    negate = False
+    for op, av in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            out.add(av if av < 0x80 else _NON_ASCII)
+        elif name == "RANGE":
+            lo, hi = av
+            out.update(range(max(lo, 1), min(hi, 0x7F) + 1))
+            if hi >= 0x80:
+                out.add(_NON_ASCII)
+        elif name == "CATEGORY":
+            out |= _category(av)
+        else:
+            raise _Unsure(name)
+    out = _with_case(out)
+    if negate:
+        # a negated class of letters also drops their other case under (?i): keep every case
+        out = set(_CANDIDATES) - out
+        out = _with_case(out) | {_NON_ASCII}
+    return out
+
+
+def _consumed(items: Any) -> Set[int]:
+    """Every candidate character a match of ``items`` (sre parse data) can contain (a superset)."""
+    out: Set[int] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.add(av if av < 0x80 else _NON_ASCII)
+            if av in _OTHER_CASE:
+                out.add(_OTHER_CASE[av])
+        elif name in ("NOT_LITERAL", "ANY"):
+            out |= set(_CANDIDATES)
+        elif name == "IN":
+            out |= _class_members(av)
+        elif name == "AT":
+            pass
+        elif name == "SUBPATTERN":
+            out |= _consumed(av[-1])
+        elif name == "ATOMIC_GROUP":
+            out |= _consumed(av)
+        elif name == "BRANCH":
+            for b in av[1]:
+                out |= _consumed(b)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if av[1] != 0:
+                out |= _consumed(av[2])
+        else:
+            raise _Unsure(name)
+    return out
+
+
+def _width(items: Any) -> int:
+    return int(_sre_parse.SubPattern(_sre_parse.State(), list(items)).getwidth()[1])
+
+
+def _branch_consumed(items: Any) -> Set[int]:
+    """``_consumed`` of a top-level alternative, but for its last character: the trailing items
+    that take at most one character together (``(?:[^a-z]|$)``, ``\\b``) are left out."""
+    items = list(items)
+    k = len(items)
+    while k > 0 and _width(items[k - 1 :]) <= 1:
+        k -= 1
+    return _consumed(items[:k])
+
+
+def stop_characters(pattern: str) -> bytes:
+    """Characters (bytes of the folded text) that no match of ``pattern`` contains except as its
+    last character; ``0xFF`` stands for every non-ASCII character. Empty when unsure.
+
+    Every RE2 match ends at or after Hyperscan's first end offset ``to``. If ``text[j]`` is such a
+    character and ``j <= to - 2``, no match contains ``j`` (it would have to end at ``j + 1``), so
+    none starts at or before ``j`` and ends after it: RE2 may start at ``j + 1`` and iterate
+    exactly as from the start of the text. Computed with Python's regex parser on the rule's
+    pattern (RE2's ``\\d \\s \\w`` are ASCII; case folding to and from non-ASCII characters
+    - K and long s - sends a text to the reference engine before this is used).
+    """
+    if _POSIX_CLASS.search(pattern) or any(x in pattern for x in ("{,", "\\Q", "\\C", "\\p", "\\P", "\\x{")):
+        return b""  # constructs Python's parser reads otherwise than RE2 (or not at all)
+    try:
+        data = list(_parsed(pattern).data)
+        if len(data) == 1 and str(data[0][0]) == "SUBPATTERN" and data[0][1][0] is None:
+            data = list(data[0][1][-1])
+        if len(data) == 1 and str(data[0][0]) == "BRANCH":
+            consumed: Set[int] = set()
+            for b in data[0][1][1]:
+                consumed |= _branch_consumed(b)
+        else:
+            consumed = _branch_consumed(data)
+    except Exception:  # unsure: an unknown construct, a parse Python refuses
+        return b""
+    stops = [c for c in _STOP_ORDER if c not in consumed]
+    return bytes(0xFF if c == _NON_ASCII else c for c in stops[:_MAX_STOPS])
 
 
 def cache_dir() -> Optional[Path]:
@@ -519,6 +902,10 @@ def hyperscan_defect() -> Optional[str]:
     return _canary_verdict[key]
 
 
+class NotCached(Exception):
+    """The Hyperscan database of these rules is not in the cache (see ``cached_only``)."""
+
+
 class HyperscanEngine(_Engine):
     """See the module docstring. Thread-safe: one Hyperscan scratch per thread."""
 
@@ -531,15 +918,20 @@ class HyperscanEngine(_Engine):
         *,
         cache: Optional[Path] = None,
         use_cache: bool = True,
+        cached_only: bool = False,
     ) -> None:
+        """``cached_only``: raise :class:`NotCached` rather than compile a database not in the cache."""
         import hyperscan
 
         super().__init__(rules, extra_patterns)
         self._hs = hyperscan
         patterns = [r.pattern for r in self.rules] + list(self.extra_patterns)
-        n_rules = len(self.rules)
+        n_rules = self._n_rules = len(self.rules)
         # per expression: (kind 0 rule / 1 extra, index, compiled, max width)
         self._meta: List[Tuple[int, int, Any, Optional[int]]] = []
+        # per expression: its stop characters, computed on its first hit (most never hit)
+        self._patterns = patterns
+        self._stops: List[Optional[bytes]] = [None] * len(patterns)
         exprs: List[bytes] = []
         ids: List[int] = []
         always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
@@ -550,9 +942,12 @@ class HyperscanEngine(_Engine):
                 comp: Any = self.compiled[k]
             else:  # score cues: the C++ search entry point when available
                 comp = extra_match[k - n_rules] if self._extra_raw else self.extra[k - n_rules]
-            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, max_width(p)))
+            width = max_width(p)
+            self._meta.append((0 if k < n_rules else 1, k if k < n_rules else k - n_rules, comp, width))
+            if k < n_rules and width is None:  # confirmed from offset 0: only value-bearing matches count
+                p = value_branches(p)
             try:
-                exprs.append(hyperscan_expression(p))
+                exprs.append(hyperscan_expression(keep_tail_after_anything(drop_leading_context(p))))
                 ids.append(k)
             except (_Untranslatable, ValueError):
                 always.append(k)
@@ -582,6 +977,8 @@ class HyperscanEngine(_Engine):
                 always = sorted(set(always) | set(extra_always))
                 self.from_cache = True
         if db is None:
+            if cached_only:
+                raise NotCached()
             db, ids, flags, extra_always = self._compile(exprs, ids, flags, where)
             always = sorted(set(always) | set(extra_always))
             if self.cache_path is not None and db is not None:
@@ -717,12 +1114,31 @@ class HyperscanEngine(_Engine):
         byte_spans: List[Tuple[int, int, _Compiled, int]] = []
         meta = self._meta
         extra_raw = self._extra_raw
+        keep: Optional[Set[int]] = None  # None: confirm every cue reported
+        if self._gate is not None:
+            n_rules = self._n_rules
+            keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
+        starts: List[Tuple[int, int]] = []  # (expression, code point where its confirm starts)
+        all_stops = self._stops
         for k, to in hits:
             kind, index, comp, width = meta[k]
+            if kind and keep is not None and index not in keep:
+                continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
-            if pos and not ascii_only:
-                pos = len(text[:pos].encode("utf-8"))
+            # and it does not contain a stop character but as its last (see stop_characters)
+            stops = all_stops[k]
+            if stops is None:  # a pure function of the pattern: a race computes it twice, alike
+                stops = all_stops[k] = stop_characters(self._patterns[k])
+            for c in stops:
+                j = folded.rfind(c, pos, to - 1)
+                if j >= 0:
+                    pos = j + 1
+            starts.append((k, pos))
+        if not ascii_only:  # code points to UTF-8 offsets, in one pass over the text
+            starts = _to_bytes(text, starts)
+        for k, pos in starts:
+            kind, index, comp, width = meta[k]
             if kind:  # a score cue: does it match at all?
                 found = comp(_UNANCHORED, data, pos, n)[0] != _NULL if extra_raw else comp.search(data, pos)
                 if found:
@@ -773,6 +1189,19 @@ def _warn_once(message: str) -> None:
         logging.getLogger("cylestio_monitor.security").warning(message)
 
 
+def _to_bytes(text: str, starts: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """``(k, code point offset)`` pairs with the offsets made UTF-8 byte offsets into ``text``
+    (valid UTF-8), each segment of the text encoded once."""
+    where: Dict[int, int] = {0: 0}
+    last_c = last_b = 0
+    for o in sorted({pos for _, pos in starts}):
+        if o:
+            last_b += len(text[last_c:o].encode("utf-8"))
+            last_c = o
+            where[o] = last_b
+    return [(k, where[pos]) for k, pos in starts]
+
+
 def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List[Tuple[int, int, Any, int]]:
     """Byte spans of valid UTF-8 ``data`` to code-point spans, in one pass over the data."""
     offsets = sorted({o for s, e, _, _ in spans for o in (s, e)})
@@ -792,8 +1221,60 @@ def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List
     return [(where[s], where[e], c, i) for s, e, c, i in spans]
 
 
-def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> _Engine:
-    """Build engine ``engine`` (``auto``: Hyperscan when installed and sound, else the RE2 ``Set``)."""
+class BackgroundEngine:
+    """The RE2-``Set`` engine while Hyperscan compiles in a daemon thread, then Hyperscan.
+
+    Compiling the Hyperscan database of the built-in rules takes seconds (Hyperscan releases
+    the GIL meanwhile); a process whose cache does not hold it yet (the first on a machine, an
+    ephemeral container) scans at once with the RE2-``Set`` engine, whose results are the same,
+    and switches when the database is ready (and cached for the next process). ``name`` is the
+    engine serving now; ``ready`` is set when the build has ended (also when it failed: then the
+    RE2-``Set`` engine stays, with a warning).
+    """
+
+    def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
+        self._current: _Engine = Re2SetEngine(rules, extra_patterns)
+        self._gate: Optional[Sequence[Tuple[float, Sequence[Tuple[int, float]]]]] = None
+        self._lock = threading.Lock()
+        self.ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._build, args=(tuple(rules), tuple(extra_patterns)), name="cylestio-hyperscan", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return self._current.name
+
+    @property
+    def rules(self) -> Tuple[Rule, ...]:
+        return self._current.rules
+
+    def _build(self, rules: Sequence[Rule], extra_patterns: Sequence[str]) -> None:
+        try:
+            engine = HyperscanEngine(rules, extra_patterns)
+        except Exception as exc:  # hyperscan.error (e.g. out of memory), anything unexpected
+            _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
+            self.ready.set()
+            return
+        with self._lock:
+            if self._gate is not None:
+                engine.set_cue_gate(self._gate)
+            self._current = engine
+        self.ready.set()
+
+    def set_cue_gate(self, scores: Sequence[Tuple[float, Sequence[Tuple[int, float]]]]) -> None:
+        with self._lock:
+            self._gate = scores
+            self._current.set_cue_gate(scores)
+
+    def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
+        return self._current.scan(text)
+
+
+def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> Any:
+    """Build engine ``engine`` (``auto``: Hyperscan when installed and sound, else the RE2 ``Set``;
+    a Hyperscan database not cached yet is compiled in the background, see :class:`BackgroundEngine`)."""
     if engine == "auto":
         try:
             defect = hyperscan_defect()
@@ -805,7 +1286,9 @@ def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str
         import hyperscan
 
         try:
-            return HyperscanEngine(rules, extra_patterns)
+            return HyperscanEngine(rules, extra_patterns, cached_only=True)
+        except NotCached:
+            return BackgroundEngine(rules, extra_patterns)
         except hyperscan.error as exc:  # e.g. out of memory compiling a huge custom rule set
             _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
             return Re2SetEngine(rules, extra_patterns)

@@ -122,10 +122,14 @@ class Scanner:
         self.max_chars = max_chars
         cues = [cue.pattern for score in self._scoring.rules for cue in score.cues]
         self._engine: Any = None
-        self.engine: str = "none"
         if self.rules or cues:
             self._engine = make_engine(engine, self.rules, cues)
-            self.engine = self._engine.name
+            if cues:  # cues of a score that cannot reach its threshold on a text are not confirmed
+                gate, first = [], 0
+                for score in self._scoring.rules:
+                    gate.append((score.threshold, [(first + j, c.weight) for j, c in enumerate(score.cues)]))
+                    first += len(score.cues)
+                self._engine.set_cue_gate(gate)
         # The engine also tells which score cues occur; the score post-pass asks its RE2 Set
         # the same question (`Set.Match(data)`: indices of the cue patterns that match), so the
         # Set is fronted by one that answers from the engine's result for the text being scanned.
@@ -133,6 +137,11 @@ class Scanner:
         cue_set = getattr(self._scoring, "_set", None)
         if cues and cue_set is not None and hasattr(cue_set, "Match"):
             setattr(self._scoring, "_set", _KnownCues(cue_set, self._cues_present))
+
+    @property
+    def engine(self) -> str:
+        """The engine scanning now (``auto`` may start with ``re2set`` while Hyperscan compiles)."""
+        return "none" if self._engine is None else str(self._engine.name)
 
     def scan(self, text: str) -> ScanResult:
         """Scan ``text``; findings are sorted by offset, one per span and category."""
