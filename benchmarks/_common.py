@@ -203,6 +203,8 @@ CASES: Dict[str, Tuple[bool, Callable[[Any], Any], int]] = {
 CONFIGS: Dict[str, str] = {
     "none": "uninstrumented",
     "floor": "one bare SDK span, 22 attributes, around each call",
+    "floor-metrics": "floor + the 3 histogram points semconv asks of a chat call "
+    "(duration, input and output tokens; 7 attributes each)",
     "ours-off": "cylestio, content off",
     "ours-lean": "cylestio, content off, per_chunk_metrics=False (no time_per_output_chunk)",
     "ours-on": "cylestio, content SPAN_ONLY (no scanning)",
@@ -211,6 +213,10 @@ CONFIGS: Dict[str, str] = {
     "openllmetry": "opentelemetry-instrumentation-openai (OpenLLMetry), content on",
     "openinference": "openinference-instrumentation-openai, content on",
 }
+
+# the attributes semconv puts on the GenAI client metrics (those of them the floor span has)
+_METRIC_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model",
+                "server.address", "server.port", "openai.response.service_tier")
 
 FLOOR_ATTRIBUTES: Dict[str, Any] = {
     "gen_ai.operation.name": "chat",
@@ -302,7 +308,14 @@ class Bench:
         self._install(config)
         self.sync, self.aio = make_clients(Fixtures())
         self.loop = asyncio.new_event_loop()
-        self.floor_tracer = self.tracer_provider.get_tracer("bench.floor") if config == "floor" else None
+        self.floor_tracer = self.tracer_provider.get_tracer("bench.floor") if config.startswith("floor") else None
+        self.floor_metrics: Any = None
+        if config == "floor-metrics":  # what any semconv instrumentation records per call, at least
+            meter = self.meter_provider.get_meter("bench.floor")
+            self.floor_metrics = (
+                meter.create_histogram("gen_ai.client.operation.duration", unit="s"),
+                meter.create_histogram("gen_ai.client.token.usage", unit="{token}"),
+            )
 
     def _install(self, config: str) -> None:
         kwargs = dict(tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
@@ -340,6 +353,7 @@ class Bench:
             return fn(self.sync)
         finally:
             span.end()
+            self._floor_points()
 
     async def _acall(self, fn: Callable[[Any], Any]) -> Any:
         tracer = self.floor_tracer
@@ -350,6 +364,16 @@ class Bench:
             return await fn(self.aio)
         finally:
             span.end()
+            self._floor_points()
+
+    def _floor_points(self) -> None:
+        if self.floor_metrics is None:
+            return
+        duration, tokens = self.floor_metrics
+        attrs = {k: FLOOR_ATTRIBUTES[k] for k in _METRIC_KEYS if k in FLOOR_ATTRIBUTES}
+        duration.record(0.5, attrs)
+        tokens.record(57, {**attrs, "gen_ai.token.type": "input"})
+        tokens.record(12, {**attrs, "gen_ai.token.type": "output"})
 
     def batch(self, case: str, n: int, clock: Callable[[], float] = time.process_time) -> float:
         """Seconds per call, over ``n`` back-to-back calls of ``case``.

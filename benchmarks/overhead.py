@@ -134,7 +134,7 @@ class Results:
         return statistics.median(diffs) if diffs else None
 
     def traced(self, config: str, processor: str, case: str) -> bool:
-        return config in ("none", "floor") or self.spans.get((config, processor, case), 0) >= 0.99
+        return config in ("none", "floor", "floor-metrics") or self.spans.get((config, processor, case), 0) >= 0.99
 
     def per_chunk(self, config: str, processor: str, suffix: str) -> Optional[float]:
         """(overhead of the 200-chunk stream - overhead of the 20-chunk stream) / 180."""
@@ -205,7 +205,7 @@ def report(res: Results, configs: List[str], processors: List[str], cases: List[
                         cells.append("n/a" if v is None else f"{v * 1e6:.2f}")
                     w(f"| {name}{s or '_sync'} | " + " | ".join(cells) + " |")
         mine = [c for c in OURS if c in configs]
-        refs = [c for c in ("floor", *PEERS) if c in configs]
+        refs = [c for c in ("floor", "floor-metrics", *PEERS) if c in configs]
         if mine and refs:
             w("")
             w("Ratio of our overhead to the reference's overhead (lower is better; < 1 = we add less):")
@@ -234,12 +234,15 @@ def budgets(res: Results, configs: List[str], processors: List[str]) -> str:
             o = res.overhead(ours, proc, case) if ours else None
             off = res.overhead("official", proc, case) if "official" in configs else None
             fl = res.overhead("floor", proc, case) if "floor" in configs else None
+            flm = res.overhead("floor-metrics", proc, case) if "floor-metrics" in configs else None
             if o is not None and off:
                 lines.append(f"| {case}: {ours} / official | {proc} | {o / off:.2f} | 0.40 | "
                              f"{'yes' if o / off <= 0.40 else 'NO'} |")
             if o is not None and fl:
                 lines.append(f"| {case}: {ours} / floor | {proc} | {o / fl:.2f} | 2.00 | "
                              f"{'yes' if o / fl <= 2.0 else 'NO'} |")
+            if flm is not None and fl:  # not a budget: what the semconv metrics alone cost
+                lines.append(f"| {case}: floor-metrics / floor (for reference) | {proc} | {flm / fl:.2f} | - | - |")
         for s in ("", "_async"):
             for c in ("ours-off", ours):
                 if c and c in configs:
