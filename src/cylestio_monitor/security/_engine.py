@@ -54,6 +54,7 @@ import json
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -687,18 +688,27 @@ class BackgroundEngine:
     ephemeral container) scans at once with the RE2-``Set`` engine, whose results are the same,
     and switches when the database is ready (and cached for the next process). ``name`` is the
     engine serving now; ``ready`` is set when the build has ended (also when it failed: then the
-    RE2-``Set`` engine stays, with a warning).
+    RE2-``Set`` engine stays, with a warning). A process forked before the build ended (a
+    pre-forking server that built the scanner in its master) starts the build again in the
+    child, where the parent's thread does not exist.
     """
 
     def __init__(self, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> None:
         self._current: _Engine = Re2SetEngine(rules, extra_patterns)
         self._gate: Optional[Sequence[Tuple[float, Sequence[Tuple[int, float]]]]] = None
+        self._args = (tuple(rules), tuple(extra_patterns))
+        self._start()
+        _building.add(self)
+
+    def _start(self) -> None:
         self._lock = threading.Lock()
         self.ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._build, args=(tuple(rules), tuple(extra_patterns)), name="cylestio-hyperscan", daemon=True
-        )
+        self._thread = threading.Thread(target=self._build, args=self._args, name="cylestio-hyperscan", daemon=True)
         self._thread.start()
+
+    def _after_fork_in_child(self) -> None:
+        if not self.ready.is_set():  # the building thread stayed in the parent
+            self._start()
 
     @property
     def name(self) -> str:
@@ -720,6 +730,7 @@ class BackgroundEngine:
                 engine.set_cue_gate(self._gate)
             self._current = engine
         self.ready.set()
+        _building.discard(self)
 
     def set_cue_gate(self, scores: Sequence[Tuple[float, Sequence[Tuple[int, float]]]]) -> None:
         with self._lock:
@@ -728,6 +739,19 @@ class BackgroundEngine:
 
     def scan(self, text: str) -> Tuple[List[Raw], Optional[List[int]]]:
         return self._current.scan(text)
+
+
+# background builds not finished yet: restarted in a forked child (see BackgroundEngine)
+_building: weakref.WeakSet[BackgroundEngine] = weakref.WeakSet()
+
+
+def _restart_builds_in_child() -> None:
+    for engine in list(_building):
+        engine._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_builds_in_child)
 
 
 def make_engine(engine: str, rules: Sequence[Rule], extra_patterns: Sequence[str] = ()) -> Any:
