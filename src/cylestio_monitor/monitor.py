@@ -275,6 +275,9 @@ def start_monitoring(agent_id: str, config: Optional[Mapping[str, Any]] = None, 
 
         state = _Monitor(settings, tracer_provider, not joined, span_processor, meter_provider, owns_mp,
                          relays=relays)
+        if getattr(global_mp, _OWNED, False) and meter_provider is not global_mp:
+            state.notes.append("restarted: our metrics go to a new meter provider, but the global one cannot be "
+                               "replaced, so metrics the application makes through it are not exported")
         if earlier is not None and tracer_provider is not global_tp:
             state.notes.append("restarted with other resource attributes: spans made through the global "
                                "tracer provider keep the first run's resource")

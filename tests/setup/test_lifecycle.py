@@ -130,3 +130,14 @@ def test_default_sends_nothing_over_the_network(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err
     assert "[cylestio] span 'local-only'" in err
     assert "service.name" not in err  # resource is not repeated per span
+
+
+def test_restart_says_that_global_metrics_stay_on_the_first_provider(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    log = tmp_path / "telemetry.jsonl"
+    start_monitoring("agent-1", exporter="file", log_file=str(log), security=False)
+    stop_monitoring()
+    with caplog.at_level(logging.INFO, logger="cylestio_monitor"):
+        start_monitoring("agent-1", exporter="file", log_file=str(log), security=False)
+    stop_monitoring()
+    assert "the global one cannot be replaced" in caplog.text
