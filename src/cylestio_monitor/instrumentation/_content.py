@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 import json
 import os
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
+
+from .._json import compact_encoder
 
 __all__ = ["ENV_CAPTURE_CONTENT", "ContentMode", "dumps", "resolve_mode"]
 
@@ -64,40 +66,7 @@ def resolve_mode(explicit: Union[str, bool, ContentMode, None] = None) -> Conten
         return ContentMode.NO_CONTENT
 
 
-def _no_circular_check_encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)`` with one C
-    encoder built once, not a ``JSONEncoder`` and an encoder per call (half the time for a
-    chat's messages). Plain ``json.dumps`` if the C encoder is missing or disagrees on a probe.
-    Without ``check_circular`` (content is built by the endpoint handlers from the request
-    body, which the SDK has already serialised): a cycle raises ``RecursionError`` instead of
-    ``ValueError``, caught by the same ``except Exception`` of the caller."""
-
-    def slow(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-    try:
-        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-
-        if c_make_encoder is None:
-            return slow
-        enc = c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
-
-        def fast(value: Any) -> str:
-            return "".join(enc(value, 0))
-
-        probe = [{"a": "é\n\"x", "b": [1, 2.5, None, True, {"c": float("inf")}], "d": {}, "e": (1, "t")},
-                 "\ud800", object.__new__(_Probe), {1: "k"}, "s"]
-        return fast if fast(probe) == slow(probe) and fast("x") == slow("x") else slow
-    except Exception:  # another Python's C encoder: the documented API
-        return slow
-
-
-class _Probe:
-    def __str__(self) -> str:
-        return "probe"
-
-
-_encode = _no_circular_check_encoder()
+_encode = compact_encoder(default=str)
 
 
 def dumps(value: Any) -> str:

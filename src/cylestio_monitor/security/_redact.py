@@ -6,8 +6,9 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Collection, Dict, Iterator, List, Optional, Tuple, Union
 
+from .._json import compact_encoder
 from .scanner import Finding, Scanner, ScanResult
 
 __all__ = ["Located", "NotJSON", "ScanCache", "dumps_native", "placeholder", "redact_text", "scan_content"]
@@ -20,35 +21,7 @@ class NotJSON(Exception):
     """Content objects that are not plain JSON (tuples, custom objects): scan their JSON form instead."""
 
 
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON-native")
-
-
-def _make_encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without building an
-    encoder per call (half the time for a chat's messages); plain ``json.dumps`` if the C
-    encoder is missing or disagrees."""
-
-    def slow(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    try:
-        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-
-        if c_make_encoder is None:
-            return slow
-        enc = c_make_encoder(None, _no_default, encode_basestring, None, ":", ",", False, False, True)
-
-        def fast(value: Any) -> str:
-            return "".join(enc(value, 0))
-
-        probe = [{"a": "é\n\"x", "b": [1, 2.5, None, True, {"c": float("inf")}], "d": {}}, "\ud800"]
-        return fast if fast(probe) == slow(probe) else slow
-    except Exception:  # another Python's C encoder: the documented API
-        return slow
-
-
-_encode = _make_encoder()
+_encode = compact_encoder()  # no default: only JSON-native objects encode
 
 
 def dumps_native(value: Any) -> str:
