@@ -47,15 +47,9 @@ _state = {"configured": False}
 
 
 def secure_export_processor(span_exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
-    """``export_span_processor`` for the SDK: the scanner in front of a batch processor."""
-    batch = BatchSpanProcessor(span_exporter, *args, **kwargs)
-    settings = resolve("opentelemetry-instrument")
-    if not settings.security:
-        return batch
-    from .security import SecurityScanningSpanProcessor
-
-    processor: SpanProcessor = SecurityScanningSpanProcessor(batch, **settings.processor_kwargs())
-    return processor
+    """``export_span_processor`` for the SDK: the scanner in front of a batch processor, one per
+    call (the configurator uses one scanner for all its exporters instead, see ``_SharedScanner``)."""
+    return _SharedScanner()(span_exporter, *args, **kwargs)
 
 
 class _SharedScanner:
