@@ -56,7 +56,7 @@ class _Monitor:
     log_handler: Optional[logging.Handler] = None
     prev_log_level: int = logging.NOTSET
     notes: List[str] = field(default_factory=list)
-    relays: List[Any] = field(default_factory=list)  # _Relay: point the providers we own at the pipeline
+    relays: List[_Relay] = field(default_factory=list)  # point the providers we own at the pipeline
 
 
 _lock = threading.RLock()
@@ -268,8 +268,8 @@ def start_monitoring(agent_id: str, config: Optional[Mapping[str, Any]] = None, 
             if joined:
                 tracer_provider.add_span_processor(span_processor)
             else:
-                relays = [r for r in {id(r): r for r in (_relay(tracer_provider), earlier)}.values()
-                          if r is not None]
+                own = _relay(tracer_provider)
+                relays = [r for r in (own, earlier if earlier is not own else None) if r is not None]
                 for relay in relays:
                     relay.target = span_processor
 
@@ -317,16 +317,12 @@ def _instrument(settings: Settings, state: _Monitor, joined: bool) -> None:
 
 
 def _shutdown(state: _Monitor) -> None:
-    if state.owns_tracer_provider:
-        # detach the pipeline from the providers we own (they stay usable for a restart), then
-        # flush and shut it down; the provider itself holds nothing else
-        for relay in state.relays:
-            if relay.target is state.span_processor:
-                relay.target = None
-        if state.span_processor is not None:
-            state.span_processor.force_flush()
-            state.span_processor.shutdown()
-    elif state.span_processor is not None:
+    # detach the pipeline from the providers we own (they stay usable for a restart; a joined
+    # provider keeps it, shut down), then flush and shut it down: the providers hold nothing else
+    for relay in state.relays:
+        if relay.target is state.span_processor:
+            relay.target = None
+    if state.span_processor is not None:
         state.span_processor.force_flush()
         state.span_processor.shutdown()
     if state.owns_meter_provider and state.meter_provider is not None:
