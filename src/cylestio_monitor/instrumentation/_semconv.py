@@ -6,26 +6,39 @@ does not define yet are ours and are marked as such.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Dict, Optional, Tuple
+
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _g
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _m
 from opentelemetry.semconv.attributes import error_attributes as _e
 from opentelemetry.semconv.attributes import http_attributes as _h
 from opentelemetry.semconv.attributes import server_attributes as _s
 
+_o: Optional[ModuleType]
 try:  # semantic-conventions >= 0.59b0
     from opentelemetry.semconv._incubating.attributes import openai_attributes as _o
-
-    OPENAI_API_TYPE: str = _o.OPENAI_API_TYPE
-    OPENAI_REQUEST_SERVICE_TIER: str = _o.OPENAI_REQUEST_SERVICE_TIER
-    OPENAI_RESPONSE_SERVICE_TIER: str = _o.OPENAI_RESPONSE_SERVICE_TIER
-    OPENAI_RESPONSE_SYSTEM_FINGERPRINT: str = _o.OPENAI_RESPONSE_SYSTEM_FINGERPRINT
 except ImportError:  # pragma: no cover - older semantic-conventions
-    OPENAI_API_TYPE = "openai.api.type"
-    OPENAI_REQUEST_SERVICE_TIER = "openai.request.service_tier"
-    OPENAI_RESPONSE_SERVICE_TIER = "openai.response.service_tier"
-    OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
+    _o = None
 
-__all__ = [name for name in dir() if name.isupper()]
+# Names that newer semantic-conventions releases added after the oldest we support (0.58b0):
+# (module, constant) -> the name we write when that release does not define it yet. A test
+# checks each against the installed release, so the two cannot drift apart.
+FALLBACKS: Dict[Tuple[str, str], str] = {}
+
+
+def _pick(module: Optional[ModuleType], constant: str, name: str) -> str:
+    FALLBACKS[(module.__name__ if module is not None else "openai_attributes", constant)] = name
+    value = getattr(module, constant, None) if module is not None else None
+    return value if isinstance(value, str) else name
+
+
+OPENAI_API_TYPE = _pick(_o, "OPENAI_API_TYPE", "openai.api.type")
+OPENAI_REQUEST_SERVICE_TIER = _pick(_o, "OPENAI_REQUEST_SERVICE_TIER", "openai.request.service_tier")
+OPENAI_RESPONSE_SERVICE_TIER = _pick(_o, "OPENAI_RESPONSE_SERVICE_TIER", "openai.response.service_tier")
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT = _pick(
+    _o, "OPENAI_RESPONSE_SYSTEM_FINGERPRINT", "openai.response.system_fingerprint"
+)
 
 OPERATION_NAME = _g.GEN_AI_OPERATION_NAME
 PROVIDER_NAME = _g.GEN_AI_PROVIDER_NAME
@@ -38,23 +51,27 @@ REQUEST_PRESENCE_PENALTY = _g.GEN_AI_REQUEST_PRESENCE_PENALTY
 REQUEST_STOP_SEQUENCES = _g.GEN_AI_REQUEST_STOP_SEQUENCES
 REQUEST_SEED = _g.GEN_AI_REQUEST_SEED
 REQUEST_CHOICE_COUNT = _g.GEN_AI_REQUEST_CHOICE_COUNT
-REQUEST_STREAM = _g.GEN_AI_REQUEST_STREAM
+REQUEST_STREAM = _pick(_g, "GEN_AI_REQUEST_STREAM", "gen_ai.request.stream")
 REQUEST_ENCODING_FORMATS = _g.GEN_AI_REQUEST_ENCODING_FORMATS
 OUTPUT_TYPE = _g.GEN_AI_OUTPUT_TYPE
-EMBEDDINGS_DIMENSION_COUNT = _g.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
+EMBEDDINGS_DIMENSION_COUNT = _pick(_g, "GEN_AI_EMBEDDINGS_DIMENSION_COUNT", "gen_ai.embeddings.dimension.count")
 CONVERSATION_ID = _g.GEN_AI_CONVERSATION_ID
 RESPONSE_ID = _g.GEN_AI_RESPONSE_ID
 RESPONSE_MODEL = _g.GEN_AI_RESPONSE_MODEL
 RESPONSE_FINISH_REASONS = _g.GEN_AI_RESPONSE_FINISH_REASONS
-RESPONSE_TIME_TO_FIRST_CHUNK = _g.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+RESPONSE_TIME_TO_FIRST_CHUNK = _pick(_g, "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK", "gen_ai.response.time_to_first_chunk")
 USAGE_INPUT_TOKENS = _g.GEN_AI_USAGE_INPUT_TOKENS
 USAGE_OUTPUT_TOKENS = _g.GEN_AI_USAGE_OUTPUT_TOKENS
-USAGE_CACHE_READ_INPUT_TOKENS = _g.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-USAGE_REASONING_OUTPUT_TOKENS = _g.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+USAGE_CACHE_READ_INPUT_TOKENS = _pick(
+    _g, "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS", "gen_ai.usage.cache_read.input_tokens"
+)
+USAGE_REASONING_OUTPUT_TOKENS = _pick(
+    _g, "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "gen_ai.usage.reasoning.output_tokens"
+)
 INPUT_MESSAGES = _g.GEN_AI_INPUT_MESSAGES
 OUTPUT_MESSAGES = _g.GEN_AI_OUTPUT_MESSAGES
 SYSTEM_INSTRUCTIONS = _g.GEN_AI_SYSTEM_INSTRUCTIONS
-TOOL_DEFINITIONS = _g.GEN_AI_TOOL_DEFINITIONS
+TOOL_DEFINITIONS = _pick(_g, "GEN_AI_TOOL_DEFINITIONS", "gen_ai.tool.definitions")
 TOKEN_TYPE = _g.GEN_AI_TOKEN_TYPE
 SERVER_ADDRESS = _s.SERVER_ADDRESS
 SERVER_PORT = _s.SERVER_PORT
@@ -81,8 +98,12 @@ TOKEN_OUTPUT = _g.GenAiTokenTypeValues.OUTPUT.value
 # Metrics
 METRIC_OPERATION_DURATION = _m.GEN_AI_CLIENT_OPERATION_DURATION
 METRIC_TOKEN_USAGE = _m.GEN_AI_CLIENT_TOKEN_USAGE
-METRIC_TIME_TO_FIRST_CHUNK = _m.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
-METRIC_TIME_PER_OUTPUT_CHUNK = _m.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
+METRIC_TIME_TO_FIRST_CHUNK = _pick(
+    _m, "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK", "gen_ai.client.operation.time_to_first_chunk"
+)
+METRIC_TIME_PER_OUTPUT_CHUNK = _pick(
+    _m, "GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK", "gen_ai.client.operation.time_per_output_chunk"
+)
 
 # Span event, one per retry (ours): attributes http.request.resend_count and, when the
 # retry follows an HTTP error, http.response.status_code.
