@@ -153,6 +153,16 @@ def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Ra
 
 # -- the reference semantics ------------------------------------------------------------------
 
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def utf8_chars(data: bytes) -> int:
+    """How many code points ``data`` holds: UTF-8 from ``str.encode("utf-8", "surrogatepass")``,
+    so a lone surrogate (three bytes) counts as the one code point it is in the text. (Decoding
+    with ``"ignore"`` dropped it and shifted every later offset by one.)"""
+    return len(data.translate(None, _CONTINUATION))
+
+
 
 def _accepted_full(c: _Compiled, index: int, text: str, data: bytes, ascii_only: bool, out: List[Raw]) -> None:
     """Append rule ``c``'s accepted matches over all of ``data`` (the reference, public re2 API)."""
@@ -164,8 +174,8 @@ def _accepted_full(c: _Compiled, index: int, text: str, data: bytes, ascii_only:
         if ascii_only:
             s, e = bs, be
         else:
-            s = len(data[:bs].decode("utf-8", "ignore"))
-            e = s + len(data[bs:be].decode("utf-8", "ignore"))
+            s = utf8_chars(data[:bs])
+            e = s + utf8_chars(data[bs:be])
         if rule.accepts(text[s:e]):
             out.append((s, e, rule, index))
 

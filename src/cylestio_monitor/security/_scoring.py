@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
 
 import re2
 
+from ._engine import utf8_chars
 from ._rules import Rule, ScoreRule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,8 +164,8 @@ class CueScoring:
             if ascii_only:
                 s, e = bs, be
             else:
-                s = len(data[:bs].decode("utf-8", "ignore"))
-                e = s + len(data[bs:be].decode("utf-8", "ignore"))
+                s = utf8_chars(data[:bs])
+                e = s + utf8_chars(data[bs:be])
             if e <= s:
                 e = min(len(text), s + 1)
             out.append(Finding(rule.category, rule.type, rule.id, rule.severity, s, e, mask(text[s:e], rule.category)))
