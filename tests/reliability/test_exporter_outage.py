@@ -6,6 +6,7 @@ within its bound."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import socket
@@ -100,6 +101,11 @@ def test_calls_not_slowed(down):
     assert outage < reference * 3 + 0.002, (baseline, outage, baseline_again)
 
 
+# newer opentelemetry-sdk releases count the spans their batch processor drops (SDK internal metrics)
+SDK_COUNTS_DROPS = "meter_provider" in inspect.signature(BatchSpanProcessor.__init__).parameters
+
+
+@pytest.mark.skipif(not SDK_COUNTS_DROPS, reason="this opentelemetry-sdk does not count dropped spans")
 def test_memory_bounded_and_drops_counted(down, monkeypatch):
     monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
     reader = InMemoryMetricReader()
