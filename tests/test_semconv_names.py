@@ -1,7 +1,7 @@
 """The names we write when an older opentelemetry-semantic-conventions lacks a constant.
 
 ``_semconv`` takes every name from the installed semantic-conventions release and falls back to
-a literal only for constants added after the oldest release we support (0.58b0). These tests
+a literal only for constants added after the oldest release we support (0.61b0). These tests
 pin each literal to the installed release's constant, so a fallback cannot drift from the
 convention; CI's oldest-dependencies leg then imports the module without those constants.
 """

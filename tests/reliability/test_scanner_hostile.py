@@ -18,7 +18,13 @@ mask = scanner_module.mask
 
 @pytest.fixture(scope="module")
 def scanner():
-    return scanner_module.default_scanner()  # built once (several seconds)
+    scanner = scanner_module.default_scanner()  # built once (several seconds)
+    # With no Hyperscan database cached yet (a fresh CI machine), the RE2-Set engine serves
+    # while Hyperscan compiles: time one engine, not a run that switches halfway.
+    ready = getattr(getattr(scanner, "_engine", None), "ready", None)
+    if ready is not None:
+        assert ready.wait(300)
+    return scanner
 
 
 FRAGMENTS = [

@@ -21,7 +21,7 @@ try:  # semantic-conventions >= 0.59b0
 except ImportError:  # pragma: no cover - older semantic-conventions
     _o = None
 
-# Names that newer semantic-conventions releases added after the oldest we support (0.58b0):
+# Names that newer semantic-conventions releases added after the oldest we support (0.61b0):
 # (module, constant) -> the name we write when that release does not define it yet. A test
 # checks each against the installed release, so the two cannot drift apart.
 FALLBACKS: Dict[Tuple[str, str], str] = {}
