@@ -83,10 +83,20 @@ MESSAGES_CLEAN = [
 _TURNS = itertools.count(1)
 
 
+# The credential differs per call too (4096 distinct tokens, cycled, longer than any memo of the
+# scanner's holds): a new secret is scanned as new, not answered from a memo of the last call's.
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_TOKENS = [
+    "ghp_" + "".join(_ALNUM[(i * 7919 + j * 104729 + (i >> (j % 7))) % 62] for j in range(36)) for i in range(4096)
+]
+
+
 def _turn(messages: List[dict]) -> List[dict]:
-    """``messages`` with the last (user) message made unique for this call."""
+    """``messages`` with the last (user) message made unique for this call (and its token, if any)."""
     last = messages[-1]
-    return [*messages[:-1], {"role": last["role"], "content": f"{last['content']} (build #{next(_TURNS)})"}]
+    n = next(_TURNS)
+    content = last["content"].replace(FAKE_TOKEN, _TOKENS[n % len(_TOKENS)])
+    return [*messages[:-1], {"role": last["role"], "content": f"{content} (build #{n})"}]
 
 
 RESPONSES_INPUT = "What is the capital of France? Answer in one short sentence."
