@@ -213,3 +213,43 @@ def test_database_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, referen
 def test_installed_hyperscan_finds_what_vectorscan_5_4_12_misses() -> None:
     pytest.importorskip("hyperscan")
     assert _engine.hyperscan_defect() is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "head", "width"),
+    [
+        (r"(?i)\b(?:key|token)\s*[:=]\s*(?P<value>\w{12,})", r"(?i)(?:\b(?:key|token))", 5),
+        (r"(?:^|[^a-z])(?:ab|cd)(?:_x)*=(?P<value>v+)", r"(?:(?:^|[^a-z])(?:ab|cd))", 3),
+        (r"(?:(?:abc)[a-z]*|de)(?:-f)*=v", r"(?:(?:(?:abc)|de))", 3),  # into a plain group
+        (r"(?i)(?:key\s*=\s*v+|secret_\w+)", r"(?i)(?:key|secret_)", 7),  # every alternative
+    ],
+)
+def test_leading_part(pattern: str, head: str, width: int) -> None:
+    assert _engine.leading_part(pattern) == (head, width)
+
+
+@pytest.mark.parametrize("pattern", [r"a+b", r"(?:\b|x)\w+", r"x|y+", r"(?i)a(?-i)b+", r"(?:a(?i)b)+c"])
+def test_leading_part_refused(pattern: str) -> None:
+    assert _engine.leading_part(pattern) is None  # empty, unbounded or flags inside
+
+
+def test_leading_part_starts_every_match() -> None:
+    """Every match of every unbounded built-in rule starts with a match of its head, in the corpora."""
+    import re2
+
+    checked = 0
+    for rule in builtin_rules():
+        if _engine.max_width(rule.pattern) is not None:
+            continue
+        found = _engine.leading_part(rule.pattern)
+        if found is None:
+            continue
+        head, width = found
+        head_rx = re2.compile(head)
+        rx = re2.compile(rule.pattern)
+        for text in TEXTS[:: 7]:
+            for m in rx.finditer(text):
+                hm = head_rx.match(text, m.start())
+                assert hm is not None and hm.end() - m.start() <= width, (rule.id, text[m.start() : m.end()])
+                checked += 1
+    assert checked > 50 or not TEXTS

@@ -67,7 +67,9 @@ from ._hs_patterns import (
     fold,
     hyperscan_expression,
     keep_tail_after_anything,
+    leading_part,
     max_width,
+    min_width,
     value_branches,
 )
 from ._rules import Rule
@@ -80,7 +82,7 @@ ENGINES = ("hyperscan", "re2set", "keywords", "re2")
 # (start, end) in code points, the rule, its index in the engine's rule list
 Raw = Tuple[int, int, Rule, int]
 
-_FORMAT = "cylestio-hs-1"  # bump when the expression rewriting or the cache layout changes
+_FORMAT = "cylestio-hs-2"  # bump when the expression rewriting or the cache layout changes
 _NULL = (-1, -1)
 
 try:  # the C++ object behind re2.compile(): one call per search, no generator per match
@@ -410,6 +412,23 @@ class HyperscanEngine(_Engine):
                 ids.append(k)
             except (_Untranslatable, ValueError):
                 always.append(k)
+        # Rules of unbounded width are confirmed from the start of the text (or the last stop
+        # character); the first end of their head (see leading_part) bounds where any of their
+        # matches can start, and its absence says they cannot match. Ids after the patterns'.
+        n_patterns = len(patterns)
+        self._heads: Dict[int, Tuple[int, int]] = {}  # rule -> (head id, head width)
+        for k in range(n_rules):
+            if self._meta[k][3] is not None:
+                continue
+            head = leading_part(patterns[k])
+            if head is None or min_width(head[0]) < _MIN_HEAD:
+                continue
+            try:
+                exprs.append(hyperscan_expression(head[0]))
+            except (_Untranslatable, ValueError):
+                continue
+            ids.append(n_patterns + len(self._heads))
+            self._heads[k] = (ids[-1], head[1])
         base = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
         flags = [base] * len(exprs)
         self.cache_path: Optional[Path] = None
@@ -443,7 +462,11 @@ class HyperscanEngine(_Engine):
             if self.cache_path is not None and db is not None:
                 self._store(self.cache_path, db, ids, flags, extra_always)
         self._db = db
-        self._always = always
+        # a head Hyperscan cannot take says nothing: its rule is confirmed without it
+        dropped = {i for i in always if i >= n_patterns}
+        self._heads = {k: h for k, h in self._heads.items() if h[0] not in dropped}
+        self._n_patterns = n_patterns
+        self._always = [i for i in always if i < n_patterns]
         self.prefilter_ids = [i for i, f in zip(ids, flags) if f & hyperscan.HS_FLAG_PREFILTER]
         self._local = threading.local()
         self._scratch0 = hyperscan.Scratch(db) if db is not None else None
@@ -569,6 +592,13 @@ class HyperscanEngine(_Engine):
         present: List[int] = []
         if not hits:
             return out, present
+        heads = self._heads
+        head_end: Dict[int, int] = {}  # head id -> end of its first match
+        if heads:
+            n_patterns = self._n_patterns
+            head_end = {k: to for k, to in hits if k >= n_patterns}
+            if head_end:
+                hits = [h for h in hits if h[0] < n_patterns]
         n = len(data)
         byte_spans: List[Tuple[int, int, _Compiled, int]] = []
         meta = self._meta
@@ -585,6 +615,13 @@ class HyperscanEngine(_Engine):
                 continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
+            head = heads.get(k)
+            if head is not None:  # no match starts before the first end of its head, if any
+                h = head_end.get(head[0])
+                if h is None:
+                    continue
+                if h - head[1] > pos:
+                    pos = h - head[1]
             # and it does not contain a stop character but as its last (see stop_characters)
             stops = all_stops[k]
             if stops is None:  # a pure function of the pattern: a race computes it twice, alike
@@ -640,6 +677,9 @@ class HyperscanEngine(_Engine):
 
 
 _warned: Set[str] = set()
+
+
+_MIN_HEAD = 3  # a shorter head (a quote, "--") occurs everywhere: not worth a Hyperscan expression
 
 
 def _warn_once(message: str) -> None:
