@@ -253,3 +253,22 @@ def test_leading_part_starts_every_match() -> None:
                 assert hm is not None and hm.end() - m.start() <= width, (rule.id, text[m.start() : m.end()])
                 checked += 1
     assert checked > 50 or not TEXTS
+
+
+@pytest.mark.skipif(not _hyperscan_ok(), reason="hyperscan not installed or defective")
+def test_rule_hyperscan_cannot_compile_is_looked_for_by_its_head(reference: Scanner) -> None:
+    """provider-named-credential is too large for an exact Hyperscan expression: its head (the
+    provider names) stands for it, not a pre-filter expression; same findings as the reference."""
+    engine = fast("hyperscan")._engine
+    heads = {engine.rules[k].id for k in engine._head_width}
+    assert "provider-named-credential" in heads
+    assert not engine.prefilter_ids
+    texts = [
+        'DATADOG_API_KEY = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"',
+        "x" * 3000 + "\nstripe.secret: sk9a8b7c6d5e4f3a2b1c0d\nokta_url = https://example.okta.com/oauth2",
+        "openai is great;\ncohere_key := 'Zx8Qw2Er4Ty6Ui8Op0As'\n" * 3,
+        "no provider here: key = abcdefghijklmnopqrstuvwx",
+    ]
+    for t in texts:
+        assert fast("hyperscan").scan(t) == reference.scan(t), t
+    assert any(reference.scan(t) for t in texts)
