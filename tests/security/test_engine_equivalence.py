@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cylestio_monitor.security import _engine
+from cylestio_monitor.security import _engine, _hs_patterns
 from cylestio_monitor.security._rules import builtin_rules
 from cylestio_monitor.security.scanner import Scanner
 
@@ -178,9 +178,18 @@ def test_untranslatable_patterns_run_on_every_text(pattern: str) -> None:
 
 def test_fold_is_one_byte_per_code_point() -> None:
     text = "a\u00e9\u65e5\U0001f600\ud800\u212a\u017f-"
-    folded = _engine.fold(text)
+    folded = _hs_patterns.fold(text)
     assert len(folded) == len(text)
     assert folded == b"a\xff\xff\xff\xff\xff\xff-"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.text(st.characters(codec=None, exclude_categories=()), max_size=40))
+def test_fold_of_utf8_equals_fold_code_point_by_code_point(text: str) -> None:
+    expected = bytes(ord(c) if ord(c) < 0x80 else 0xFF for c in text)
+    assert _hs_patterns.fold(text) == expected
+    if not any(0xD800 <= ord(c) < 0xE000 for c in text):
+        assert _hs_patterns.fold_utf8(text.encode("utf-8")) == expected
 
 
 @pytest.mark.parametrize(("pattern", "width"), [("abc", 3), (r"a\d{2,5}", 6), (r"(?i)x|yy", 2), ("a+", None), ("a{,3}", None)])

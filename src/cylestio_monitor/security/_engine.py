@@ -70,7 +70,7 @@ from ._hs_cache import _cpu_signature, _read_json, _write_json, cache_dir
 from ._hs_patterns import (
     _Untranslatable,
     drop_leading_context,
-    fold,
+    fold_utf8,
     hyperscan_expression,
     keep_tail_after_anything,
     leading_part,
@@ -609,7 +609,7 @@ class HyperscanEngine(_Engine):
                 data = text.encode("utf-8")
             except UnicodeEncodeError:  # lone surrogates
                 return self._reference(text)
-            folded = fold(text)
+            folded = fold_utf8(data)
             ascii_only = False
         hits: List[Tuple[int, int]] = []
         if self._db is not None:
