@@ -281,3 +281,20 @@ def test_rule_hyperscan_cannot_compile_is_looked_for_by_its_head(reference: Scan
     for t in texts:
         assert fast("hyperscan").scan(t) == reference.scan(t), t
     assert any(reference.scan(t) for t in texts)
+
+
+@pytest.mark.skipif(not _hyperscan_ok(), reason="hyperscan not installed or defective")
+def test_values_judged_from_utf8_bytes_equal_the_reference() -> None:
+    """Non-ASCII text: values are decoded from the UTF-8 and only accepted spans converted to
+    code points; a match inside a character (``\\C``) takes the long way. Same findings."""
+    from cylestio_monitor.security._rules import Rule
+
+    rules = [
+        Rule("allow-x", "secret", "t", "high", r"tok_(?P<value>\w{4,})", allow=(r"^x+$",)),
+        Rule("plain", "secret", "t", "high", r"key=(?P<value>[^\s]{3,})"),
+        Rule("inside", "secret", "t", "high", r"(?P<value>\C\C)\d"),
+    ]
+    fast_s, ref_s = Scanner(rules, engine="hyperscan"), Scanner(rules, engine="re2")
+    for t in ["é tok_xxxx tok_abcd key=ñañ 日本9", "“tok_é12x” key=😀😀 tok_xxxxx", "a\u00e91 \u65e5\u672c2"]:
+        assert fast_s.scan(t) == ref_s.scan(t), t
+        assert fast_s.scan(t)

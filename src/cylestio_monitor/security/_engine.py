@@ -160,6 +160,40 @@ def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Ra
             out.append((s, e, comp.rule, index))
 
 
+def _judge_utf8(spans: List[Tuple[int, int, _Compiled, int]], data: bytes, text: str, out: List[Raw]) -> None:
+    """:func:`_judge` for byte spans into ``data``, the UTF-8 of ``text``: values are decoded from
+    the bytes, and only the accepted spans (few: validators reject most look-alikes) are turned
+    into code points. A span that starts or ends inside a character goes the long way."""
+    n = len(data)
+    for bs, be, _, _ in spans:
+        if (bs < n and 0x80 <= data[bs] < 0xC0) or (be < n and 0x80 <= data[be] < 0xC0):
+            _judge(_to_code_points(data, spans), text, out)
+            return
+    memo: Dict[Tuple[int, str], bool] = {}
+    kept: List[Tuple[int, int, _Compiled, int]] = []
+    for span in spans:
+        comp = span[2]
+        check = comp.check
+        if check is True:
+            kept.append(span)
+            continue
+        value = data[span[0] : span[1]].decode("utf-8")
+        if check is None:
+            ok = comp.rule.accepts(value)
+        else:
+            key = (check, value)
+            found = memo.get(key)
+            if found is None:
+                ok = memo[key] = comp.rule.accepts(value)
+            else:
+                ok = found
+        if ok:
+            kept.append(span)
+    if kept:
+        for s, e, comp, index in _to_code_points(data, kept):
+            out.append((s, e, comp.rule, index))
+
+
 # -- the reference semantics ------------------------------------------------------------------
 
 
@@ -680,7 +714,7 @@ class HyperscanEngine(_Engine):
         if ascii_only:
             _judge(byte_spans, text, out)
         elif byte_spans:
-            _judge(_to_code_points(data, byte_spans), text, out)
+            _judge_utf8(byte_spans, data, text, out)
         present.sort()
         return out, present
 
