@@ -30,8 +30,14 @@ validators. The engines differ only in how they avoid running 200+ regexes over 
     non-ASCII character or ``;`` for a token). A score cue is confirmed only when the cues
     Hyperscan reports for its score can reach the threshold (:meth:`_Engine.set_cue_gate`).
 
-    Expressions Hyperscan cannot compile exactly are compiled in pre-filter mode (a superset,
-    same guarantee); ones it cannot compile at all run RE2 on every text. The compiled
+    All of this holds as well when Hyperscan looks for a *prefix* of every match instead of the
+    match: its first end is then no later than any match's end. So a rule of unbounded width
+    that Hyperscan cannot compile exactly is looked for by its *head* (:func:`leading_part`, the
+    bounded leading items of each alternative, e.g. the provider names of
+    ``provider-named-credential``): exact, cheap, and it bounds the confirm's start too (no match
+    starts before the head's first end minus the head's width). Other expressions Hyperscan
+    cannot compile exactly are compiled in pre-filter mode (a superset, same guarantee); ones it
+    cannot compile at all run RE2 on every text. The compiled
     database is cached on disk (see :func:`cache_dir`), keyed by the expressions, the
     Hyperscan version and the CPU, so only the first process on a machine pays the compile;
     with ``auto`` that process scans with ``re2set`` meanwhile (:class:`BackgroundEngine`).
@@ -64,9 +70,10 @@ from ._hs_cache import _cpu_signature, _read_json, _write_json, cache_dir
 from ._hs_patterns import (
     _Untranslatable,
     drop_leading_context,
-    fold,
+    fold_utf8,
     hyperscan_expression,
     keep_tail_after_anything,
+    leading_part,
     max_width,
     value_branches,
 )
@@ -80,8 +87,10 @@ ENGINES = ("hyperscan", "re2set", "keywords", "re2")
 # (start, end) in code points, the rule, its index in the engine's rule list
 Raw = Tuple[int, int, Rule, int]
 
-_FORMAT = "cylestio-hs-1"  # bump when the expression rewriting or the cache layout changes
+_FORMAT = "cylestio-hs-2"  # bump when the expression rewriting or the cache layout changes
 _NULL = (-1, -1)
+# Not a Hyperscan flag: in a compile mode, "Hyperscan looks for the rule's head instead"
+_HEAD = 1 << 28
 
 try:  # the C++ object behind re2.compile(): one call per search, no generator per match
     _UNANCHORED: Any = re2._re2.RE2.Anchor.UNANCHORED  # type: ignore[attr-defined]
@@ -148,6 +157,40 @@ def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Ra
             else:
                 ok = found
         if ok:
+            out.append((s, e, comp.rule, index))
+
+
+def _judge_utf8(spans: List[Tuple[int, int, _Compiled, int]], data: bytes, text: str, out: List[Raw]) -> None:
+    """:func:`_judge` for byte spans into ``data``, the UTF-8 of ``text``: values are decoded from
+    the bytes, and only the accepted spans (few: validators reject most look-alikes) are turned
+    into code points. A span that starts or ends inside a character goes the long way."""
+    n = len(data)
+    for bs, be, _, _ in spans:
+        if (bs < n and 0x80 <= data[bs] < 0xC0) or (be < n and 0x80 <= data[be] < 0xC0):
+            _judge(_to_code_points(data, spans), text, out)
+            return
+    memo: Dict[Tuple[int, str], bool] = {}
+    kept: List[Tuple[int, int, _Compiled, int]] = []
+    for span in spans:
+        comp = span[2]
+        check = comp.check
+        if check is True:
+            kept.append(span)
+            continue
+        value = data[span[0] : span[1]].decode("utf-8")
+        if check is None:
+            ok = comp.rule.accepts(value)
+        else:
+            key = (check, value)
+            found = memo.get(key)
+            if found is None:
+                ok = memo[key] = comp.rule.accepts(value)
+            else:
+                ok = found
+        if ok:
+            kept.append(span)
+    if kept:
+        for s, e, comp, index in _to_code_points(data, kept):
             out.append((s, e, comp.rule, index))
 
 
@@ -404,6 +447,9 @@ class HyperscanEngine(_Engine):
         exprs: List[bytes] = []
         ids: List[int] = []
         always: List[int] = []  # expressions Hyperscan cannot take: RE2 on every text
+        # for a rule of unbounded width: its head (leading_part), looked for in its stead when
+        # Hyperscan cannot compile the rule's expression exactly; (expression, head width)
+        heads: Dict[int, Tuple[bytes, int]] = {}
         extra_match = [_raw_match(rx) for rx in self.extra]
         self._extra_raw = all(m is not None for m in extra_match)
         for k, p in enumerate(patterns):
@@ -420,6 +466,13 @@ class HyperscanEngine(_Engine):
                 ids.append(k)
             except (_Untranslatable, ValueError):
                 always.append(k)
+                continue
+            head = leading_part(p) if k < n_rules and width is None else None
+            if head is not None:
+                try:
+                    heads[k] = (hyperscan_expression(head[0]), head[1])
+                except (_Untranslatable, ValueError):
+                    pass
         base = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
         flags = [base] * len(exprs)
         self.cache_path: Optional[Path] = None
@@ -436,6 +489,7 @@ class HyperscanEngine(_Engine):
                         _cpu_signature(),
                         [e.decode() for e in exprs],
                         flags,
+                        sorted((k, e.decode(), w) for k, (e, w) in heads.items()),
                     ]
                 ).encode()
             ).hexdigest()
@@ -448,22 +502,30 @@ class HyperscanEngine(_Engine):
         if db is None:
             if cached_only:
                 raise NotCached()
-            db, ids, flags, extra_always = self._compile(exprs, ids, flags, where)
+            db, ids, flags, extra_always = self._compile(exprs, ids, flags, where, heads)
             always = sorted(set(always) | set(extra_always))
             if self.cache_path is not None and db is not None:
                 self._store(self.cache_path, db, ids, flags, extra_always)
         self._db = db
         self._always = always
         self.prefilter_ids = [i for i, f in zip(ids, flags) if f & hyperscan.HS_FLAG_PREFILTER]
+        # rules Hyperscan looks for by their head: no match starts before its first end - width
+        self._head_width = {i: heads[i][1] for i, f in zip(ids, flags) if f & _HEAD}
         self._local = threading.local()
         self._scratch0 = hyperscan.Scratch(db) if db is not None else None
 
     # -- build ----------------------------------------------------------------------------
     def _compile(
-        self, exprs: List[bytes], ids: List[int], flags: List[int], where: Optional[Path] = None
+        self,
+        exprs: List[bytes],
+        ids: List[int],
+        flags: List[int],
+        where: Optional[Path] = None,
+        heads: Optional[Dict[int, Tuple[bytes, int]]] = None,
     ) -> Tuple[Any, List[int], List[int], List[int]]:
-        """One database of every expression; the ones Hyperscan cannot compile exactly in
-        pre-filter mode, the ones it cannot compile at all left to RE2 (``dropped``).
+        """One database of every expression; the ones Hyperscan cannot compile exactly replaced
+        by their rule's head (``heads``, by id; mode flag ``_HEAD``) when it has one Hyperscan
+        compiles exactly, else in pre-filter mode; the ones it cannot compile at all left to RE2.
 
         Finding those takes one compile per expression (a few seconds), so the outcome per
         expression is kept in ``where`` (``hs-modes-<version>.json``) for the next build.
@@ -473,9 +535,13 @@ class HyperscanEngine(_Engine):
             return None, ids, flags, []
         modes_path = where / f"hs-modes-{getattr(hs, '__version__', '')}.json" if where is not None else None
         known = _read_json(modes_path) if modes_path is not None else {}
-        digests = [hashlib.sha256(e + b"|%d" % f).hexdigest()[:32] for e, f in zip(exprs, flags)]
+        alt = [(heads or {}).get(i, (None, 0))[0] for i in ids]
+        digests = [
+            hashlib.sha256(e + b"|%d" % f + (b"|" + a if a is not None else b"")).hexdigest()[:32]
+            for e, f, a in zip(exprs, flags, alt)
+        ]
         modes = [known.get(d) for d in digests]  # None: not known yet, -1: Hyperscan cannot
-        db, keep = self._try(exprs, ids, flags, modes)
+        db, keep = self._try(exprs, ids, flags, modes, alt)
         if db is None:
             if all(m is not None for m in modes):  # stale: find out again
                 modes = [None] * len(modes)
@@ -483,37 +549,56 @@ class HyperscanEngine(_Engine):
             # probe the expressions alone, largest first, and retry the whole after each one
             # that needs pre-filter mode (or cannot be compiled at all).
             for k in sorted((k for k, m in enumerate(modes) if m is None), key=lambda k: -len(exprs[k])):
-                modes[k] = self._probe(exprs[k], flags[k])
+                modes[k] = self._probe(exprs[k], flags[k], alt[k])
                 if modes[k] != flags[k]:
-                    db, keep = self._try(exprs, ids, flags, modes)
+                    db, keep = self._try(exprs, ids, flags, modes, alt)
                     if db is not None:
                         break
             else:
-                db, keep = self._try(exprs, ids, flags, modes)
+                db, keep = self._try(exprs, ids, flags, modes, alt)
                 if db is None:
                     raise hs.error("Hyperscan cannot compile the rules")
         used = iter(k[2] for k in keep)
-        modes = [-1 if m == -1 else next(used) for m in modes]
+        done: List[int] = [-1 if m == -1 else next(used) | ((m or 0) & _HEAD) for m in modes]
         if modes_path is not None:
-            known.update(zip(digests, modes))
+            known.update(zip(digests, done))
             _write_json(modes_path, known)
-        return db, [k[1] for k in keep], [k[2] for k in keep], [i for i, m in zip(ids, modes) if m == -1]
+        head_ids = {i for i, m in zip(ids, done) if m != -1 and m & _HEAD}
+        kept_flags = [f | _HEAD if i in head_ids else f for _, i, f in keep]
+        return db, [k[1] for k in keep], kept_flags, [i for i, m in zip(ids, done) if m == -1]
 
     def _try(
-        self, exprs: List[bytes], ids: List[int], flags: List[int], modes: List[Optional[int]]
+        self,
+        exprs: List[bytes],
+        ids: List[int],
+        flags: List[int],
+        modes: List[Optional[int]],
+        alt: List[Optional[bytes]],
     ) -> Tuple[Any, List[Tuple[bytes, int, int]]]:
         """The database with each expression in its known mode (unknown: as asked), or None."""
-        keep = [(e, i, f if m is None else m) for e, i, f, m in zip(exprs, ids, flags, modes) if m != -1]
+        keep = []
+        for e, i, f, m, a in zip(exprs, ids, flags, modes, alt):
+            if m == -1:
+                continue
+            if m is not None and m & _HEAD and a is not None:
+                keep.append((a, i, m & ~_HEAD))
+            else:
+                keep.append((e, i, (f if m is None else m) & ~_HEAD))
         try:
             return self._build([k[0] for k in keep], [k[1] for k in keep], [k[2] for k in keep]), keep
         except self._hs.error:
             return None, keep
 
-    def _probe(self, expr: bytes, flags: int) -> int:
-        """How ``expr`` compiles alone: exactly (``flags``), in pre-filter mode, or not (-1)."""
-        for mode in (flags, flags | self._hs.HS_FLAG_PREFILTER):
+    def _probe(self, expr: bytes, flags: int, head: Optional[bytes] = None) -> int:
+        """How ``expr`` compiles alone: exactly (``flags``), as its rule's ``head`` (``flags |
+        _HEAD``), in pre-filter mode, or not (-1)."""
+        tries = [(expr, flags)]
+        if head is not None:
+            tries.append((head, flags | _HEAD))
+        tries.append((expr, flags | self._hs.HS_FLAG_PREFILTER))
+        for e, mode in tries:
             try:
-                self._build([expr], [0], [mode])
+                self._build([e], [0], [mode & ~_HEAD])
             except self._hs.error:
                 continue
             return mode
@@ -568,7 +653,7 @@ class HyperscanEngine(_Engine):
                 data = text.encode("utf-8")
             except UnicodeEncodeError:  # lone surrogates
                 return self._reference(text)
-            folded = fold(text)
+            folded = fold_utf8(data)
             ascii_only = False
         hits: List[Tuple[int, int]] = []
         if self._db is not None:
@@ -589,12 +674,15 @@ class HyperscanEngine(_Engine):
             keep = self._gated([k - n_rules for k, _ in hits if k >= n_rules])
         starts: List[Tuple[int, int]] = []  # (expression, code point where its confirm starts)
         all_stops = self._stops
+        head_width = self._head_width
         for k, to in hits:
             kind, index, comp, width = meta[k]
             if kind and keep is not None and index not in keep:
                 continue
             # the leftmost match ends at or after `to` and is at most `width` code points long
             pos = to - width if width is not None and to > width else 0
+            if k in head_width and to > head_width[k]:  # `to`: the first end of the rule's head
+                pos = to - head_width[k]
             # and it does not contain a stop character but as its last (see stop_characters)
             stops = all_stops[k]
             if stops is None:  # a pure function of the pattern: a race computes it twice, alike
@@ -636,7 +724,7 @@ class HyperscanEngine(_Engine):
         if ascii_only:
             _judge(byte_spans, text, out)
         elif byte_spans:
-            _judge(_to_code_points(data, byte_spans), text, out)
+            _judge_utf8(byte_spans, data, text, out)
         present.sort()
         return out, present
 
