@@ -200,10 +200,24 @@ _CONTINUATION = bytes(range(0x80, 0xC0))
 
 
 def utf8_chars(data: bytes) -> int:
-    """How many code points ``data`` holds: UTF-8 from ``str.encode("utf-8", "surrogatepass")``,
-    so a lone surrogate (three bytes) counts as the one code point it is in the text. (Decoding
-    with ``"ignore"`` dropped it and shifted every later offset by one.)"""
-    return len(data.translate(None, _CONTINUATION))
+    """How many whole code points ``data`` holds: a slice of UTF-8 from ``str.encode("utf-8",
+    "surrogatepass")``, so a lone surrogate (three bytes) counts as the one code point it is in the
+    text (decoding with ``"ignore"`` dropped it and shifted every later offset by one). Bytes of a
+    character cut by either end of the slice (a ``\\C`` match) count for nothing, as ``"ignore"``
+    has it."""
+    n = len(data)
+    i = 0
+    while i < n and 0x80 <= data[i] < 0xC0:  # the tail of a character cut by the start
+        i += 1
+    j = n
+    k = n - 1
+    while k > i and n - k < 4 and 0x80 <= data[k] < 0xC0:
+        k -= 1
+    if k >= i and data[k] >= 0xC0:  # the last character's lead byte: is the character whole?
+        need = 2 if data[k] < 0xE0 else 3 if data[k] < 0xF0 else 4
+        if n - k < need:
+            j = k
+    return len(data[i:j].translate(None, _CONTINUATION))
 
 
 
@@ -818,7 +832,11 @@ class BackgroundEngine:
 
     def _build(self, rules: Sequence[Rule], extra_patterns: Sequence[str]) -> None:
         try:
-            engine = HyperscanEngine(rules, extra_patterns)
+            # One build at a time per process: scanners made while a build runs (several per
+            # process, or many in a test suite on a machine with nothing cached) wait for it and
+            # then load its database from the disk cache, instead of all compiling at once.
+            with _build_lock:
+                engine = HyperscanEngine(rules, extra_patterns)
         except Exception as exc:  # hyperscan.error (e.g. out of memory), anything unexpected
             _warn_once(f"Hyperscan could not compile the rules ({exc}); using the slower RE2 engine")
             self.ready.set()
@@ -841,9 +859,12 @@ class BackgroundEngine:
 
 # background builds not finished yet: restarted in a forked child (see BackgroundEngine)
 _building: weakref.WeakSet[BackgroundEngine] = weakref.WeakSet()
+_build_lock = threading.Lock()
 
 
 def _restart_builds_in_child() -> None:
+    global _build_lock
+    _build_lock = threading.Lock()  # a parent's thread may have held it: it does not exist here
     for engine in list(_building):
         engine._after_fork_in_child()
 
