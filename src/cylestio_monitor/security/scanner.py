@@ -186,6 +186,9 @@ def _resolve(raw: List[Raw], text: str) -> Tuple[Finding, ...]:
     The kept spans of a category are disjoint, so one look-up in their sorted starts tells
     (O(log n) per match, not a comparison with every kept one).
     """
+    if len(raw) == 1:  # nothing to resolve (the common case of a short message with a finding)
+        s, e, r, _ = raw[0]
+        return (Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)),)
     raw.sort(key=lambda t: (-t[2].priority, t[0] - t[1], t[0], t[3]))
     kept: List[Raw] = []
     spans: Dict[str, Tuple[List[int], List[int]]] = {}
