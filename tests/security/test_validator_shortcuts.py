@@ -67,7 +67,7 @@ def _check(value: str) -> None:
         assert V._ascii_steps(value.encode("ascii")) == _steps_plain(value), value
 
 
-TOKENISH = "aAbBzZxyXY0129_-./,:=+'\"\x00 TestKeyMyTokenHereABCabc123987"
+TOKENISH = "aAbBzZxyXY0129_-./,:=+'\"\x00\n <>${}*TestKeyMyTokenHereABCabc123987"
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

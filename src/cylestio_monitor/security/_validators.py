@@ -12,7 +12,7 @@ import ipaddress
 import math
 import re
 import string
-from typing import Callable, Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 __all__ = ["VALIDATORS", "is_placeholder", "shannon_entropy"]
 
@@ -309,7 +309,59 @@ _has_placeholder_shape = _placeholder_shape_search()
 
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``,
-    values dominated by sample sequences (``ntn_1234567890...``)."""
+    values dominated by sample sequences (``ntn_1234567890...``).
+
+    A pure function of the value, asked about one value by several rules of one scan (a key in
+    ``X_API_KEY=...`` is judged by its provider's rule and the generic ones): answers for short
+    values are remembered (at most ``_PLACEHOLDER_MEMO_SIZE``).
+    """
+    if len(value) > _PLACEHOLDER_MEMO_MAX_CHARS:
+        return _is_placeholder(value)
+    found = _PLACEHOLDER_MEMO.get(value)
+    if found is None:
+        found = _is_placeholder(value)
+        if len(_PLACEHOLDER_MEMO) >= _PLACEHOLDER_MEMO_SIZE:
+            _PLACEHOLDER_MEMO.clear()  # bounded: start over
+        _PLACEHOLDER_MEMO[value] = found
+    return found
+
+
+_PLACEHOLDER_MEMO_SIZE = 256
+_PLACEHOLDER_MEMO_MAX_CHARS = 256
+_PLACEHOLDER_MEMO: Dict[str, bool] = {}
+
+
+def _shape_and_run_set() -> Optional[Callable[[bytes], Optional[List[int]]]]:
+    """One RE2 pass telling whether ``_ANY_PLACEHOLDER_SHAPE`` (0) and ``_ANY_THREE_RUN`` (1) occur
+    in ASCII data: the two searches an ordinary value needs, at the cost of one. ``None`` without
+    RE2. Where it applies (ASCII, no final newline) each answer is the one of its own search."""
+    try:
+        import re2
+
+        found = re2.Set.SearchSet(re2.Options())
+        if found.Add(_ANY_PLACEHOLDER_SHAPE.pattern) != 0 or found.Add(_ANY_THREE_RUN.pattern) != 1:
+            return None  # pragma: no cover
+        found.Compile()
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover - no google-re2, or another API
+        return None
+    match: Callable[[bytes], Optional[List[int]]] = found.Match
+    return match
+
+
+_shape_and_run = _shape_and_run_set()
+
+
+def _is_placeholder(value: str) -> bool:
+    if _shape_and_run is not None and value.isascii() and not value.endswith("\n"):
+        hits = _shape_and_run(value.encode("ascii")) or ()  # None when neither occurs
+        if 0 in hits:
+            return True
+        if len(value) < 6:
+            return False
+        rest = value.replace(value[0], "")
+        if not rest or not rest.replace(rest[0], ""):
+            return True
+        return 1 in hits and _sequence_dominated(value)  # no 3-character run: a share of 0
     if _has_placeholder_shape(value):
         return True
     if len(value) < 6:
