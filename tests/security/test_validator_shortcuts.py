@@ -104,3 +104,15 @@ def _corpus_values() -> List[str]:
 def test_shortcuts_corpus_values() -> None:
     for value in _corpus_values():
         _check(value)
+
+
+def test_placeholder_memo_is_bounded() -> None:
+    V._PLACEHOLDER_MEMO.clear()
+    for i in range(3 * V._PLACEHOLDER_MEMO_SIZE):
+        value = f"Zq9Xw8Vu{i:05d}Ts6" if i % 2 else f"your_api_key_{i}"
+        assert V.is_placeholder(value) is V._is_placeholder(value) is bool(i % 2 == 0)
+        assert len(V._PLACEHOLDER_MEMO) <= V._PLACEHOLDER_MEMO_SIZE
+    V._PLACEHOLDER_MEMO.clear()
+    long_value = "Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2" * 12
+    assert len(long_value) > V._PLACEHOLDER_MEMO_MAX_CHARS
+    assert V.is_placeholder(long_value) is False and not V._PLACEHOLDER_MEMO
