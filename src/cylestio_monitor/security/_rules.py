@@ -104,8 +104,10 @@ class Rule:
     priority: int = 0
     description: str = ""
     _allow_re: Tuple[Any, ...] = field(default=(), repr=False, compare=False)
-    _checks: Tuple[Callable[[str], bool], ...] = field(default=(), repr=False, compare=False)
-    _judged: Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]] = field(default=None, repr=False, compare=False)
+    _checks: Tuple[Callable[[str], bool], ...] = field(default=(), init=False, repr=False, compare=False)
+    _judged: Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]] = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -117,8 +119,8 @@ class Rule:
         object.__setattr__(self, "keywords", tuple(k.lower() for k in self.keywords))
         object.__setattr__(self, "_allow_re", tuple(re.compile(a) for a in self.allow))
         object.__setattr__(self, "_checks", tuple(VALIDATORS[v] for v in self.validators))
-        if self.allow or self.validators:  # what the answer depends on, besides the value
-            object.__setattr__(self, "_judged", (self.allow, self.validators))
+        # what the answer depends on besides the value (None: nothing, every value is accepted)
+        object.__setattr__(self, "_judged", (self.allow, self.validators) if self.allow or self.validators else None)
 
     def accepts(self, value: str) -> bool:
         """Run allow-list and validators on a matched value.
