@@ -8,6 +8,11 @@ call, the last user message is unique (a counter). Reported: median us per span 
 
     python benchmarks/profile_processor.py                # table
     python benchmarks/profile_processor.py --profile      # + cProfile of the content-on case
+    python benchmarks/profile_processor.py --fresh-secret # a new token on every call
+
+The validators' answers for short values are remembered (``Rule.accepts``, ``is_placeholder``),
+so the same token on every call is judged once; ``--fresh-secret`` measures a secret the
+processor has not seen before (a random token per call).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import cProfile
 import itertools
 import json
 import pstats
+import random
 import statistics
+import string
 import time
 from typing import Any, Callable, Dict, List
 
@@ -44,8 +51,18 @@ def _dumps(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
 
 
+_FRESH = False
+_rnd = random.Random(7)
+
+
+def _token() -> str:
+    if not _FRESH:
+        return TOKEN
+    return "ghp_" + "".join(_rnd.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
 def _messages(secret: bool) -> List[dict]:
-    tail = f"token {TOKEN} please help" if secret else "please help"
+    tail = f"token {_token()} please help" if secret else "please help"
     last = {"role": "user", "parts": [{"type": "text", "content": f"deploy #{next(_n)} fails: error 42, {tail}"}]}
     return [*HISTORY, last]
 
@@ -97,7 +114,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--profile-secret", action="store_true", help="profile the case with a secret (default: clean)")
+    ap.add_argument("--fresh-secret", action="store_true", help="a new random token on every call")
     args = ap.parse_args()
+    global _FRESH
+    _FRESH = args.fresh_secret
     bare_tracer, bare_exp, _ = _make(False)
     tracer, exp, proc = _make(True)
     rows: Dict[str, float] = {}

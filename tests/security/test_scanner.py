@@ -749,3 +749,31 @@ def test_values_made_of_stand_in_words_are_not_tokens(text: str) -> None:
 def test_unsigned_jwt_is_a_token() -> None:
     jwt = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxMjM0NTY3ODkwIiwiYWRtaW4iOnRydWV9."
     assert [f.type for f in SCANNER.scan(f"token: {jwt}") if f.category == "secret"] == ["jwt"]
+
+
+def test_accepts_memo_is_bounded_and_keyed_by_allow_list_and_validators() -> None:
+    from cylestio_monitor.security import _rules
+    from cylestio_monitor.security._rules import Rule
+
+    value = "Zq9Xw8Vu7Ts6zz9Rq5Po4Nm3"  # a token: accepted unless an allow-list takes it out
+    strict = Rule(id="t-strict", category="secret", type="t", severity="high", pattern="x", validators=("token",),
+                  allow=("zz9",))
+    plain = Rule(id="t-plain", category="secret", type="t", severity="high", pattern="x", validators=("token",))
+    bare = Rule(id="t-bare", category="secret", type="t", severity="high", pattern="x")
+    for first, second in ((strict, plain), (plain, strict)):
+        _rules._ACCEPTS_MEMO.clear()
+        assert first.accepts(value) is (first is plain)
+        assert second.accepts(value) is (second is plain)
+        assert strict.accepts(value) is False and plain.accepts(value) is True  # now from the memo
+    assert bare.accepts("anything") is True
+    # bounded in entries, and values over the length cap are not kept
+    _rules._ACCEPTS_MEMO.clear()
+    for i in range(3 * _rules._MEMO_SIZE):
+        v = f"Zq9Xw8Vu{i:06d}Ts6Rq5Po4"
+        assert plain.accepts(v) is plain._accepts(v)
+        assert len(_rules._ACCEPTS_MEMO) <= _rules._MEMO_SIZE
+    _rules._ACCEPTS_MEMO.clear()
+    long_value = "Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2" * 12
+    assert len(long_value) > _rules._MEMO_MAX_CHARS
+    assert plain.accepts(long_value) is plain._accepts(long_value)
+    assert not _rules._ACCEPTS_MEMO

@@ -113,6 +113,11 @@ class Located:
 
 def redact_text(text: str, findings: Collection[Finding], categories: Collection[str]) -> Tuple[str, List[Finding]]:
     """Replace the spans of ``findings`` of ``categories`` by typed placeholders."""
+    if len(findings) <= 1:  # none or one (the usual cases): no sorting, no overlap checks
+        for f in findings:
+            if f.category in categories:
+                return f"{text[: f.start]}{placeholder(f)}{text[f.end :]}", [f]
+        return text, []
     chosen = sorted((f for f in findings if f.category in categories), key=lambda f: f.start)
     if not chosen:
         return text, []
@@ -227,14 +232,16 @@ def scan_content(
         parts = msg.get("parts") if isinstance(msg, dict) and isinstance(msg.get("parts"), list) else None
         units = enumerate(parts) if parts is not None else [(0, msg)]
         for pi, part in units:
+            holder: List[Tuple[Any, Any, str, str]]
             if isinstance(part, str):
                 # a bare string part, or a bare string message (its container is the list itself)
-                holder: Iterator[Tuple[Any, Any, str, str]] = iter(
-                    [(parts, pi, "content", part) if parts is not None else (obj, mi, "content", part)]
-                )
+                holder = [(parts, pi, "content", part) if parts is not None else (obj, mi, "content", part)]
+            elif type(part) is dict and len(part) == 2 and type(part.get("type")) is str:
+                text = part.get("content")  # a text part {"type": ..., "content": "..."}: what _walk yields
+                holder = [(part, "content", "content", text)] if type(text) is str else list(_walk(part, "", strict))
             else:
-                holder = _walk(part, "", strict)
-            for container, key, field, text in list(holder):
+                holder = list(_walk(part, "", strict))
+            for container, key, field, text in holder:
                 res = scanner.scan(text)
                 truncated |= res.truncated
                 if not res.findings:

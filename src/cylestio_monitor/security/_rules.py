@@ -56,7 +56,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._validators import VALIDATORS
 
@@ -104,6 +104,10 @@ class Rule:
     priority: int = 0
     description: str = ""
     _allow_re: Tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _checks: Tuple[Callable[[str], bool], ...] = field(default=(), init=False, repr=False, compare=False)
+    _judged: Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]] = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -114,13 +118,46 @@ class Rule:
                 raise ValueError(f"rule {self.id!r}: unknown validator {v!r}; known: {sorted(VALIDATORS)}")
         object.__setattr__(self, "keywords", tuple(k.lower() for k in self.keywords))
         object.__setattr__(self, "_allow_re", tuple(re.compile(a) for a in self.allow))
+        object.__setattr__(self, "_checks", tuple(VALIDATORS[v] for v in self.validators))
+        # what the answer depends on besides the value (None: nothing, every value is accepted)
+        object.__setattr__(self, "_judged", (self.allow, self.validators) if self.allow or self.validators else None)
 
     def accepts(self, value: str) -> bool:
-        """Run allow-list and validators on a matched value."""
+        """Run allow-list and validators on a matched value.
+
+        Both are pure functions of the value, so answers for short values are remembered
+        (:data:`_ACCEPTS_MEMO`, shared by the rules with the same allow-list and validators).
+        """
+        judged = self._judged
+        if judged is None:
+            return True
+        if len(value) > _MEMO_MAX_CHARS:
+            return self._accepts(value)
+        key = (judged, value)
+        found = _ACCEPTS_MEMO.get(key)
+        if found is None:
+            found = self._accepts(value)
+            if len(_ACCEPTS_MEMO) >= _MEMO_SIZE:
+                _ACCEPTS_MEMO.clear()  # bounded: start over (cheaper than an LRU; values recur soon or not at all)
+            _ACCEPTS_MEMO[key] = found
+        return found
+
+    def _accepts(self, value: str) -> bool:
         for a in self._allow_re:
             if a.search(value):
                 return False
-        return all(VALIDATORS[v](value) for v in self.validators)
+        for check in self._checks:  # noqa: SIM110 - a loop: no generator object per value
+            if not check(value):
+                return False
+        return True
+
+
+# Answers of Rule.accepts by (allow-list, validators, value), for values of up to _MEMO_MAX_CHARS
+# characters: at most _MEMO_SIZE of them (well under 1 MB). A secret or a sample key that comes
+# back in the next messages (a pasted config, an agent's tool output) is judged once.
+_MEMO_SIZE = 1024
+_MEMO_MAX_CHARS = 256
+_ACCEPTS_MEMO: Dict[Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], str], bool] = {}
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,12 @@ value fails any validator is dropped. Add a validator by adding it to :data:`VAL
 from __future__ import annotations
 
 import base64
+import collections
 import ipaddress
-import itertools
 import math
-import operator
 import re
 import string
-from collections import Counter
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 __all__ = ["VALIDATORS", "is_placeholder", "shannon_entropy"]
 
@@ -23,7 +21,8 @@ def shannon_entropy(value: str) -> float:
     """Shannon entropy of ``value`` in bits per character."""
     if not value:
         return 0.0
-    counts = Counter(value)  # first-seen order, as a dict filled in a loop: the same sum
+    counts: Dict[str, int] = {}
+    _count_into(counts, value)  # what Counter(value) holds, in first-seen order, without its Python layers
     n = len(value)
     if n > _TERM_ROWS_UP_TO:
         return -sum(c / n * math.log2(c / n) for c in counts.values())
@@ -33,6 +32,14 @@ def shannon_entropy(value: str) -> float:
     # the same terms (computed once per length) added in the same order: the same float
     return -sum(map(row.__getitem__, counts.values()))
 
+
+def _count_py(counts: Dict[str, int], chars: Iterable[str]) -> None:  # pragma: no cover - CPython has the C one
+    for c in chars:
+        counts[c] = counts.get(c, 0) + 1
+
+
+# the C helper behind Counter.update (a dict filled in one loop, first-seen order)
+_count_into: Callable[[Dict[str, int], Iterable[str]], None] = getattr(collections, "_count_elements", _count_py)
 
 _TERM_ROWS_UP_TO = 1024
 _TERM_ROWS: Dict[int, List[float]] = {}
@@ -139,28 +146,100 @@ def _ascii_three_run_search() -> Callable[[str], bool]:
 _ascii_has_three_run = _ascii_three_run_search()
 
 
-class _PairSteps(Dict[str, str]):
-    """``_step`` of a pair of ASCII characters as one character: ``+`` / ``-`` / ``0``, else ``x``."""
+def _three_run_counter() -> Callable[[bytes, int], int]:
+    """``min(limit, number of non-overlapping _ANY_THREE_RUN matches in data)``, by RE2 (ASCII data)."""
+    try:
+        import re2
 
-    def __missing__(self, key: str) -> str:
-        return "x"
+        match = re2.compile(_ANY_THREE_RUN.pattern)._regexp.Match
+        unanchored = re2._re2.RE2.Anchor.UNANCHORED
+    except (ImportError, AttributeError):  # pragma: no cover - no google-re2, or another layout
+
+        def count_re(data: bytes, limit: int) -> int:
+            return min(limit, len(_ANY_THREE_RUN.findall(data.decode("ascii"))))
+
+        return count_re
+
+    def count(data: bytes, limit: int) -> int:
+        found, pos, end = 0, 0, len(data)
+        while found < limit:
+            pos = match(unanchored, data, pos, end)[0][1]  # every match is 3 bytes long: never empty
+            if pos < 0:
+                break
+            found += 1
+        return found
+
+    return count
 
 
-def _pair_steps() -> _PairSteps:
-    chars = string.digits + string.ascii_letters
-    table = _PairSteps()
+_count_three_runs = _three_run_counter()
+_ASCII_ALNUM = (string.digits + string.ascii_letters).encode("ascii")
+
+
+def _sequence_dominated(value: str) -> bool:
+    """``sequence_share(value) >= SEQUENCE_SHARE``, mostly without computing the share.
+
+    The runs it counts are disjoint, each of ``k >= 3`` characters holds ``k // 3`` disjoint
+    3-character runs (``_ANY_THREE_RUN`` matches) and ``k <= 5 * (k // 3)``; a leftmost scan
+    finds the most disjoint matches there are (all are 3 characters long). So with ``m`` of them,
+    the covered characters are at most ``5 * m`` and the share is below 0.6 when
+    ``25 * m < 3 * alnum``: random keys (a run or two in hundreds of characters) end here.
+    """
+    if len(value) > 256 and value.isascii():  # shorter: the share costs about what the count does
+        data = value.encode("ascii")
+        alnum = len(data) - len(data.translate(None, _ASCII_ALNUM))
+        if not alnum:
+            return False  # sequence_share is 0.0
+        limit = -(-3 * alnum // 25)  # the least m with 25 * m >= 3 * alnum
+        if _count_three_runs(data, limit) < limit:
+            return False
+    return sequence_share(value) >= SEQUENCE_SHARE
+
+
+def _step_tables() -> Tuple[bytes, bytes, bytes, bytes]:
+    """Byte tables for ``_ascii_steps``: the successor and the predecessor of each ASCII
+    alphanumeric character in the ``_step`` sense (0 where there is none), and the bytes with
+    every other character made 1, and made 2."""
+    chars = (string.digits + string.ascii_letters).encode("ascii")
+    succ, pred = bytearray(256), bytearray(256)
     for a in chars:
         for b in chars:
-            s = _step(a, b)
-            if s != 2:
-                table[a + b] = "0+-"[s]
-    return table
+            s = _step(chr(a), chr(b))
+            if s == 1:
+                succ[a] = b
+            elif s == -1:
+                pred[a] = b
+    ones = bytes(b if b in chars else 1 for b in range(256))
+    twos = bytes(b if b in chars else 2 for b in range(256))
+    return bytes(succ), bytes(pred), ones, twos
 
 
-_PAIR_STEP = _pair_steps()
-_NO_STEP = itertools.repeat("x")  # the default of _PAIR_STEP.get: a C call per pair, no __missing__
+_SUCC, _PRED, _OTHER_AS_1, _OTHER_AS_2 = _step_tables()
+_ZERO_TO_1 = bytes([1] + [0] * 255)  # a byte of an XOR: 1 where the two sides were equal, else 0
+_STEP_CHAR = bytes(ord({1: "+", 2: "-", 4: "0"}.get(b, "x")) for b in range(256))
 # a run of 2+ equal steps (3+ characters), then the step after it, which the scan skips
-_STEP_RUN = re.compile(r"(\+{2,}|-{2,}|0{2,}).?")
+_STEP_RUN = re.compile(rb"(\+{2,}|-{2,}|0{2,}).?")
+
+
+def _ascii_steps(data: bytes) -> bytes:
+    """``_step`` of each pair of neighbours of ASCII ``data`` as one byte: ``+`` / ``-`` / ``0``,
+    else ``x``; computed for all pairs at once (byte tables, and big-integer XOR as a byte-wise
+    comparison of two byte strings) instead of a Python call per pair.
+
+    A pair (a, b) steps +1 when b is the successor of a, -1 when its predecessor, 0 when the
+    same (all three only among alphanumerics: the tables make any other character 1 or 2 on
+    one side and never equal to the 0 that stands for "no successor" on the other); at most one
+    of the three holds, so the three 0/1 masks combine into one byte per pair without carries.
+    """
+    n = len(data) - 1
+    if n <= 0:
+        return b""
+    first, nxt = data[:-1], int.from_bytes(data[1:].translate(_OTHER_AS_1), "big")
+    plus = (int.from_bytes(first.translate(_SUCC), "big") ^ nxt).to_bytes(n, "big").translate(_ZERO_TO_1)
+    minus = (int.from_bytes(first.translate(_PRED), "big") ^ nxt).to_bytes(n, "big").translate(_ZERO_TO_1)
+    same = (int.from_bytes(first.translate(_OTHER_AS_2), "big") ^ nxt).to_bytes(n, "big").translate(_ZERO_TO_1)
+    mask = int.from_bytes(plus, "big") | int.from_bytes(minus, "big") << 1 | int.from_bytes(same, "big") << 2
+    return mask.to_bytes(n, "big").translate(_STEP_CHAR)
 
 
 def sequence_share(value: str) -> float:
@@ -170,12 +249,15 @@ def sequence_share(value: str) -> float:
     if not (_ascii_has_three_run(value) if ascii_only else _ANY_THREE_RUN.search(value) is not None):
         return 0.0
     n = len(value)
+    if ascii_only:  # the steps as a string, the runs by one regex (same scan as below)
+        data = value.encode("ascii")
+        alnum = n - len(data.translate(None, _ASCII_ALNUM))  # str.isalnum, on ASCII
+        if not alnum:
+            return 0.0
+        return sum(m.end(1) - m.start(1) + 1 for m in _STEP_RUN.finditer(_ascii_steps(data))) / alnum
     alnum = sum(map(str.isalnum, value))
     if not alnum:
         return 0.0
-    if ascii_only:  # the steps as a string, the runs by one regex (same scan as below)
-        steps = "".join(map(_PAIR_STEP.get, map(operator.add, value, value[1:]), _NO_STEP))
-        return sum(len(m.group(1)) + 1 for m in _STEP_RUN.finditer(steps)) / alnum
     covered = 0
     i = 0
     while i < n - 1:
@@ -227,12 +309,67 @@ _has_placeholder_shape = _placeholder_shape_search()
 
 def is_placeholder(value: str) -> bool:
     """True for obvious placeholders: ``sk-...``, ``YOUR_API_KEY``, ``xxxx``, ``<token>``, ``${X}``,
-    values dominated by sample sequences (``ntn_1234567890...``)."""
+    values dominated by sample sequences (``ntn_1234567890...``).
+
+    A pure function of the value, asked about one value by several rules of one scan (a key in
+    ``X_API_KEY=...`` is judged by its provider's rule and the generic ones): answers for short
+    values are remembered (at most ``_PLACEHOLDER_MEMO_SIZE``).
+    """
+    if len(value) > _PLACEHOLDER_MEMO_MAX_CHARS:
+        return _is_placeholder(value)
+    found = _PLACEHOLDER_MEMO.get(value)
+    if found is None:
+        found = _is_placeholder(value)
+        if len(_PLACEHOLDER_MEMO) >= _PLACEHOLDER_MEMO_SIZE:
+            _PLACEHOLDER_MEMO.clear()  # bounded: start over
+        _PLACEHOLDER_MEMO[value] = found
+    return found
+
+
+_PLACEHOLDER_MEMO_SIZE = 256
+_PLACEHOLDER_MEMO_MAX_CHARS = 256
+_PLACEHOLDER_MEMO: Dict[str, bool] = {}
+
+
+def _shape_and_run_set() -> Optional[Callable[[bytes], Optional[List[int]]]]:
+    """One RE2 pass telling whether ``_ANY_PLACEHOLDER_SHAPE`` (0) and ``_ANY_THREE_RUN`` (1) occur
+    in ASCII data: the two searches an ordinary value needs, at the cost of one. ``None`` without
+    RE2. Where it applies (ASCII, no final newline) each answer is the one of its own search."""
+    try:
+        import re2
+
+        found = re2.Set.SearchSet(re2.Options())
+        if found.Add(_ANY_PLACEHOLDER_SHAPE.pattern) != 0 or found.Add(_ANY_THREE_RUN.pattern) != 1:
+            return None  # pragma: no cover
+        found.Compile()
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover - no google-re2, or another API
+        return None
+    match: Callable[[bytes], Optional[List[int]]] = found.Match
+    return match
+
+
+_shape_and_run = _shape_and_run_set()
+
+
+def _is_placeholder(value: str) -> bool:
+    if _shape_and_run is not None and value.isascii() and not value.endswith("\n"):
+        hits = _shape_and_run(value.encode("ascii")) or ()  # None when neither occurs
+        if 0 in hits:
+            return True
+        if len(value) < 6:
+            return False
+        rest = value.replace(value[0], "")
+        if not rest or not rest.replace(rest[0], ""):
+            return True
+        return 1 in hits and _sequence_dominated(value)  # no 3-character run: a share of 0
     if _has_placeholder_shape(value):
         return True
-    if len(value) >= 6 and len(set(value)) <= 2:  # one or two characters repeated
+    if len(value) < 6:
+        return False
+    rest = value.replace(value[0], "")
+    if not rest or not rest.replace(rest[0], ""):  # one or two characters repeated (len(set(value)) <= 2)
         return True
-    return len(value) >= 6 and sequence_share(value) >= SEQUENCE_SHARE
+    return _sequence_dominated(value)
 
 
 def luhn(value: str) -> bool:
@@ -445,8 +582,32 @@ _STAND_IN_SPELLINGS = frozenset(
 )
 
 
+def _spelling_search() -> Callable[[str], bool]:
+    """Whether an ASCII value contains any of ``_STAND_IN_SPELLINGS`` anywhere (RE2, one DFA pass);
+    always true where RE2 is missing (the caller then looks at the parts)."""
+    try:
+        import re2
+
+        pattern = "|".join(sorted(map(re.escape, _STAND_IN_SPELLINGS), key=lambda w: (-len(w), w)))
+        match = re2.compile(pattern)._regexp.Match
+        unanchored = re2._re2.RE2.Anchor.UNANCHORED
+    except (ImportError, AttributeError):  # pragma: no cover - no google-re2, or another layout
+        return lambda value: True
+
+    def found(value: str) -> bool:
+        data = value.encode("ascii")
+        return match(unanchored, data, 0, len(data))[0][0] >= 0
+
+    return found
+
+
+_has_spelling = _spelling_search()
+
+
 def _wordy(value: str) -> bool:
     """True when at least two stand-in words cover 60%+ of the letters of ``value``."""
+    if value.isascii() and not _has_spelling(value):
+        return False  # every hit is a spelling somewhere in the value: no hit at all
     parts = _WORD_PART.findall(value)
     hits = list(filter(_STAND_IN_SPELLINGS.__contains__, parts))
     if len(hits) < 2:
@@ -458,17 +619,19 @@ def _wordy(value: str) -> bool:
 def token(value: str) -> bool:
     """A generic token in an assignment: :func:`entropy` plus both letters and digits."""
     v = value.strip("'\"")
+    # pure tests joined by "and": any order gives the same answer; the cheap ones go first, and
+    # the two patterns that need a "/" (_PATH) or a "." (_ATTRIBUTE) run only when it is there
     return (
-        any(map(str.isdigit, v))
+        "," not in v  # lists and URIs (tag:yaml.org,2002:str), never a key
+        and "://" not in v  # a URL: its credentials, if any, are the URL rules' business
+        and any(map(str.isdigit, v))
         and any(map(str.isalpha, v))
         and not _SNAKE_OR_DOTTED.fullmatch(v)
-        and not _PATH.search(v)
         and not _PUBLIC_ID.fullmatch(v)
-        and not _wordy(v)
-        and "," not in v  # lists and URIs (tag:yaml.org,2002:str), never a key
-        and "://" not in v  # a URL: its credentials, if any, are the URL rules' business
-        and not (_ATTRIBUTE.fullmatch(v) and sum(c.isdigit() for c in v) <= 4)
         and not _IDENTIFIER.fullmatch(v)
+        and not ("/" in v and _PATH.search(v))
+        and not ("." in v and _ATTRIBUTE.fullmatch(v) and sum(c.isdigit() for c in v) <= 4)
+        and not _wordy(v)
         and entropy(v)
     )
 

@@ -186,21 +186,34 @@ def _resolve(raw: List[Raw], text: str) -> Tuple[Finding, ...]:
     The kept spans of a category are disjoint, so one look-up in their sorted starts tells
     (O(log n) per match, not a comparison with every kept one).
     """
+    if len(raw) == 1:  # nothing to resolve (the common case of a short message with a finding)
+        s, e, r, _ = raw[0]
+        return (Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)),)
     raw.sort(key=lambda t: (-t[2].priority, t[0] - t[1], t[0], t[3]))
     kept: List[Raw] = []
-    spans: Dict[str, Tuple[List[int], List[int]]] = {}
-    for item in raw:
-        s, e, rule, _ = item
-        starts_ends = spans.get(rule.category)
-        if starts_ends is None:
-            starts_ends = spans[rule.category] = ([], [])
-        starts, ends = starts_ends
-        j = bisect_left(starts, e)  # kept spans starting before e: starts[:j]; the last ends last
-        if j and ends[j - 1] > s:
-            continue
-        starts.insert(j, s)
-        ends.insert(j, e)
-        kept.append(item)
+    if len(raw) <= 8:  # a few matches: comparing with each kept one is cheaper than the bookkeeping
+        for item in raw:
+            s, e, rule, _ = item
+            category = rule.category
+            for ks, ke, kr, _ in kept:
+                if ks < e and s < ke and kr.category == category:
+                    break
+            else:
+                kept.append(item)
+    else:
+        spans: Dict[str, Tuple[List[int], List[int]]] = {}
+        for item in raw:
+            s, e, rule, _ = item
+            starts_ends = spans.get(rule.category)
+            if starts_ends is None:
+                starts_ends = spans[rule.category] = ([], [])
+            starts, ends = starts_ends
+            j = bisect_left(starts, e)  # kept spans starting before e: starts[:j]; the last ends last
+            if j and ends[j - 1] > s:
+                continue
+            starts.insert(j, s)
+            ends.insert(j, e)
+            kept.append(item)
     kept.sort(key=lambda t: (t[0], t[1]))
     return tuple(
         Finding(r.category, r.type, r.id, r.severity, s, e, mask(text[s:e], r.category)) for s, e, r, _ in kept
