@@ -8,9 +8,10 @@ exported:
   output messages, all in the GenAI semantic-convention message shape but as Python
   objects, not JSON). The instrumentation attaches it to the SDK span object just before
   ending the span, *only* when a consumer is registered (a live
-  ``SecurityScanningSpanProcessor``). The processor takes it in ``_on_ending`` (which the
-  SDK calls with the live span; ``on_end`` gets a read-only snapshot in SDK >= 1.3x, where
-  this private attribute does not travel) or, on older SDKs, in ``on_end``. This is how
+  ``SecurityScanningSpanProcessor``). The processor takes it in ``_on_ending``, which the
+  SDK calls with the live span; ``on_end`` gets a read-only snapshot, where this private
+  attribute does not travel. SDKs before 1.40 have no ``_on_ending`` and hand ``on_end`` a
+  snapshot too, so content never arrived there: that is why 1.40 is our floor. This is how
   scanning keeps working when content capture is off: the prompt text never becomes a
   span attribute, so no exporter can see it.
 * **Request guards**: callables that inspect a request's content before any byte is

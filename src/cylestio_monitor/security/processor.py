@@ -103,8 +103,8 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         if guard is not None:
             self._guard = RequestGuard(block_at=guard, scanner=self._scanner)
             self._guard.register()
-        # content attached to the live span, read in _on_ending (SDK >= 1.3x hands on_end a
-        # copy), keyed by (trace id, span id) until on_end. Read, not detached: another
+        # content attached to the live span, read in _on_ending (SDK >= 1.40; on_end gets a
+        # snapshot), keyed by (trace id, span id) until on_end. Read, not detached: another
         # scanning processor on the same provider (one per exporter) must get it too.
         self._pending: Dict[Tuple[int, int], _channel.GenAIContent] = {}
         _channel.add_consumer()
