@@ -137,6 +137,19 @@ class _Compiled:
                 self.check = checks.setdefault((rule.allow, rule.validators), len(checks))
 
 
+def _accepts(comp: _Compiled, value: str, memo: Dict[Tuple[int, str], bool]) -> bool:
+    """Whether ``comp``'s rule accepts ``value``; rules sharing a check (see :class:`_Compiled`)
+    judge a value once per scan (validators are pure functions of the value)."""
+    check = comp.check
+    if check is None:
+        return bool(comp.rule.accepts(value))
+    key = (check, value)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = comp.rule.accepts(value)
+    return found
+
+
 def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Raw]) -> None:
     """Append the spans (code points) whose value their rule accepts; each distinct (check,
     value) is judged once (validators are pure functions of the value)."""
@@ -146,17 +159,7 @@ def _judge(spans: List[Tuple[int, int, _Compiled, int]], text: str, out: List[Ra
         if check is True:
             out.append((s, e, comp.rule, index))
             continue
-        value = text[s:e]
-        if check is None:
-            ok = comp.rule.accepts(value)
-        else:
-            key = (check, value)
-            found = memo.get(key)
-            if found is None:
-                ok = memo[key] = comp.rule.accepts(value)
-            else:
-                ok = found
-        if ok:
+        if _accepts(comp, text[s:e], memo):
             out.append((s, e, comp.rule, index))
 
 
@@ -177,17 +180,7 @@ def _judge_utf8(spans: List[Tuple[int, int, _Compiled, int]], data: bytes, text:
         if check is True:
             kept.append(span)
             continue
-        value = data[span[0] : span[1]].decode("utf-8")
-        if check is None:
-            ok = comp.rule.accepts(value)
-        else:
-            key = (check, value)
-            found = memo.get(key)
-            if found is None:
-                ok = memo[key] = comp.rule.accepts(value)
-            else:
-                ok = found
-        if ok:
+        if _accepts(comp, data[span[0] : span[1]].decode("utf-8"), memo):
             kept.append(span)
     if kept:
         for s, e, comp, index in _to_code_points(data, kept):
@@ -786,8 +779,8 @@ def _to_code_points(data: bytes, spans: List[Tuple[int, int, Any, int]]) -> List
     except UnicodeDecodeError:  # an offset inside a character (a \\C pattern): as the reference does
         out = []
         for s, e, c, i in spans:
-            cs = len(data[:s].decode("utf-8", "ignore"))
-            out.append((cs, cs + len(data[s:e].decode("utf-8", "ignore")), c, i))
+            cs = utf8_chars(data[:s])
+            out.append((cs, cs + utf8_chars(data[s:e]), c, i))
         return out
     return [(where[s], where[e], c, i) for s, e, c, i in spans]
 
