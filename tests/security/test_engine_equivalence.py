@@ -12,7 +12,6 @@ offsets, case folding and UTF-8 validity differ.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Dict, List
@@ -25,20 +24,9 @@ from cylestio_monitor.security import _engine, _hs_patterns
 from cylestio_monitor.security._rules import builtin_rules
 from cylestio_monitor.security.scanner import Scanner
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+from .corpora import CORPORA, corpus_texts
 
-
-def _corpus_texts() -> List[str]:
-    if not CORPORA.is_dir():
-        return []
-    texts = []
-    for path in sorted(CORPORA.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            texts.extend(json.loads(line)["text"] for line in fh if line.strip())
-    return texts
-
-
-TEXTS = _corpus_texts()
+TEXTS = list(corpus_texts())
 needs_corpora = pytest.mark.skipif(not TEXTS, reason=f"corpora not found at {CORPORA}")
 
 

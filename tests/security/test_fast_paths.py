@@ -8,7 +8,6 @@ corpora produce.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import List
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from cylestio_monitor.security import _validators
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+from .corpora import corpus_texts
 
 
 def _slow_shape(value: str) -> bool:
@@ -54,13 +53,9 @@ def test_placeholder_shape_generated(value: str) -> None:
 
 def _corpus_words() -> List[str]:
     out: List[str] = []
-    for path in sorted(CORPORA.glob("*.jsonl")) if CORPORA.is_dir() else []:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    text = json.loads(line)["text"]
-                    out.extend(text.split())
-                    out.extend(text.splitlines(keepends=True))
+    for text in corpus_texts():
+        out.extend(text.split())
+        out.extend(text.splitlines(keepends=True))
     return out
 
 
@@ -216,26 +211,10 @@ def _sequence_share_plain(value: str) -> float:
     """sequence_share by the character loop (its path for non-ASCII values)."""
     if _validators._ANY_THREE_RUN.search(value) is None:
         return 0.0
-    n = len(value)
     alnum = sum(map(str.isalnum, value))
     if not alnum:
         return 0.0
-    covered = 0
-    i = 0
-    while i < n - 1:
-        s = _validators._step(value[i], value[i + 1])
-        if s == 2:
-            i += 1
-            continue
-        j = i + 1
-        while j < n - 1 and _validators._step(value[j], value[j + 1]) == s:
-            j += 1
-        if j - i >= 2:
-            covered += j - i + 1
-            i = j + 1
-        else:
-            i = j
-    return covered / alnum
+    return _validators._run_coverage(value) / alnum
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

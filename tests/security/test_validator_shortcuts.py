@@ -9,9 +9,7 @@ strings over the characters that matter and on the words of the corpora.
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 from typing import List
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 
 from cylestio_monitor.security import _validators as V
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+from .corpora import corpus_texts
 
 
 def _placeholder_plain(value: str) -> bool:
@@ -91,13 +89,10 @@ def test_sequence_bound_long_values() -> None:
 
 def _corpus_values() -> List[str]:
     out: List[str] = []
-    for path in sorted(CORPORA.glob("*.jsonl")) if CORPORA.is_dir() else []:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    for word in json.loads(line)["text"].split():
-                        out.append(word)
-                        out.extend(word.split("=", 1)[1:])
+    for text in corpus_texts():
+        for word in text.split():
+            out.append(word)
+            out.extend(word.split("=", 1)[1:])
     return out
 
 

@@ -258,6 +258,13 @@ def sequence_share(value: str) -> float:
     alnum = sum(map(str.isalnum, value))
     if not alnum:
         return 0.0
+    return _run_coverage(value) / alnum
+
+
+def _run_coverage(value: str) -> int:
+    """How many characters of ``value`` lie in runs of 3+ characters stepping by +1, -1 or 0: the
+    plain definition, a loop over the character pairs (``sequence_share`` of non-ASCII values)."""
+    n = len(value)
     covered = 0
     i = 0
     while i < n - 1:
@@ -273,7 +280,7 @@ def sequence_share(value: str) -> float:
             i = j + 1
         else:
             i = j
-    return covered / alnum
+    return covered
 
 
 def _placeholder_shape_search() -> Callable[[str], bool]:
