@@ -321,7 +321,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     t0 = time.perf_counter()
     scanner = Scanner(engine=args.engine)
     build = time.perf_counter() - t0
-    for built in (scanner, Scanner(engine=args.engine, categories=["secret"])):
+    secrets_only = Scanner(engine=args.engine, categories=["secret"])
+    for built in (scanner, secrets_only):
         ready = getattr(getattr(built, "_engine", None), "ready", None)
         if ready is not None:  # nothing cached yet: time the Hyperscan engine being built, not RE2-Set
             ready.wait(600)
@@ -337,7 +338,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         from cylestio_monitor.security._scoring import split_score_rules
 
         _, legacy._scoring = split_score_rules(scanner._scoring.rules)  # its own Set, not the engine's cues
-    secrets_only = Scanner(engine=args.engine, categories=["secret"])  # its database is built (cached) above
     ds: Optional[Callable[[str], List[Any]]] = None
     if not args.no_detect_secrets:
         try:
