@@ -245,18 +245,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
         attrs[N.FINDINGS_COUNT] = len(located)
         if truncated:
             attrs[N.TRUNCATED] = True
-        if len(located) == 1:  # the usual case, without the set / sort / count machinery below
-            loc = located[0]
-            f = loc.finding
-            attrs[N.HIGHEST_SEVERITY] = f.severity
-            attrs[N.CATEGORIES] = [f.category]
-            attrs[N.RULE_IDS] = [f.rule_id]
-            if self._max_events:
-                events.append(Event(N.FINDING_EVENT, _event_attributes(loc), span.end_time))
-            else:
-                attrs[N.EVENTS_DROPPED] = 1
-            self._counter.add(1, {N.CATEGORY: f.category, N.SEVERITY: f.severity})
-        elif located:
+        if located:
             findings = [loc.finding for loc in located]
             attrs[N.HIGHEST_SEVERITY] = max((f.severity for f in findings), key=severity_rank)
             attrs[N.CATEGORIES] = sorted({f.category for f in findings})
@@ -279,7 +268,7 @@ class SecurityScanningSpanProcessor(SpanProcessor):
                 redacted.extend(used)
         if redacted:
             attrs[N.REDACTED_COUNT] = len(redacted)
-            attrs[N.REDACTED_TYPES] = [redacted[0].type] if len(redacted) == 1 else sorted({f.type for f in redacted})
+            attrs[N.REDACTED_TYPES] = sorted({f.type for f in redacted})
         return _rebuild(span, attrs, events, status)
 
     def _scan_objects_for(
